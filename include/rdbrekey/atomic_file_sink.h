@@ -1,0 +1,37 @@
+// The output file: written under a temporary name in the target directory, fsync'ed and renamed
+// into place by finalize(); removed by cancel(), by the destructor when finalize() was not
+// reached, and by SIGINT/SIGTERM (the handler unlinks it and re-raises the signal).
+#pragma once
+
+#include <string>
+
+#include "rdbrekey/byte_sink.h"
+
+namespace rdbrekey {
+
+class AtomicFileSink final : public ByteSink {
+ public:
+  // overwrite: replace an existing `path`; otherwise finalize() refuses to clobber it.
+  AtomicFileSink(std::string path, bool overwrite);
+  ~AtomicFileSink() override;
+
+  void finalize() override;
+  void cancel() noexcept override;
+  const std::string& temp_path() const { return temp_path_; }
+  const std::string& path() const { return path_; }
+
+  // Installs the SIGINT/SIGTERM handlers that remove the temporary file of a live sink.
+  static void install_signal_cleanup();
+
+ protected:
+  void write_out(const uint8_t* data, size_t size) override;
+
+ private:
+  std::string path_;
+  std::string temp_path_;
+  bool overwrite_;
+  int fd_ = -1;
+  bool done_ = false;
+};
+
+}  // namespace rdbrekey

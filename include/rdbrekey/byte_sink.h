@@ -1,0 +1,90 @@
+// Byte sinks: where output bytes go, through a buffer that keeps a running CRC-64 of what
+// passes (the natural home of the RDB trailer, like ClickHouse's HashingWriteBuffer).
+// Lifecycle: write ... finalize() commits; cancel() (or destruction without finalize) discards.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rdbrekey {
+
+class ByteSink {
+ public:
+  explicit ByteSink(size_t buffer_size = 1 << 20);
+  virtual ~ByteSink() = default;
+  ByteSink(const ByteSink&) = delete;
+  ByteSink& operator=(const ByteSink&) = delete;
+
+  void write(const void* data, size_t size) {
+    if (size <= static_cast<size_t>(end_ - pos_)) {
+      __builtin_memcpy(pos_, data, size);
+      pos_ += size;
+    } else {
+      write_slow(data, size);
+    }
+  }
+  void put(uint8_t byte) {
+    if (pos_ == end_) flush_buffer();
+    *pos_++ = byte;
+  }
+  // Room for at least n (<= 64) bytes at cursor(); then commit(k) what was written.
+  uint8_t* reserve(size_t n) {
+    if (static_cast<size_t>(end_ - pos_) < n) flush_buffer();
+    return pos_;
+  }
+  void commit(size_t n) { pos_ += n; }
+
+  // CRC-64 of every byte written so far.
+  uint64_t checksum();
+  // Writes bytes that the checksum must not cover (the trailer itself).
+  void write_unchecksummed(const void* data, size_t size);
+  uint64_t bytes_written() const { return flushed_ + static_cast<uint64_t>(pos_ - buffer_.get()); }
+
+  // Flushes and commits the output (for files: fsync + rename into place).
+  virtual void finalize();
+  // Discards the output; never throws.
+  virtual void cancel() noexcept {}
+
+ protected:
+  // Delivers bytes to the destination.
+  virtual void write_out(const uint8_t* data, size_t size) = 0;
+  void flush_buffer();
+
+ private:
+  void write_slow(const void* data, size_t size);
+
+  std::unique_ptr<uint8_t[]> buffer_;
+  size_t capacity_;
+  uint8_t* pos_;
+  uint8_t* end_;
+  uint8_t* crc_pos_;
+  uint64_t crc_ = 0;
+  uint64_t flushed_ = 0;
+};
+
+// Collects the output in memory (tests, benchmarks).
+class MemorySink final : public ByteSink {
+ public:
+  MemorySink() : ByteSink(64 << 10) {}
+  const std::vector<uint8_t>& data() const { return data_; }
+
+ protected:
+  void write_out(const uint8_t* data, size_t size) override { data_.insert(data_.end(), data, data + size); }
+
+ private:
+  std::vector<uint8_t> data_;
+};
+
+// Counts and checksums, writes nothing (dry runs).
+class NullSink final : public ByteSink {
+ public:
+  NullSink() : ByteSink(64 << 10) {}
+
+ protected:
+  void write_out(const uint8_t*, size_t) override {}
+};
+
+}  // namespace rdbrekey

@@ -1,0 +1,80 @@
+// `rdbrekey convert`: inputs -> scanner -> key rules -> writer -> atomic output file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rdbrekey/byte_sink.h"
+#include "rdbrekey/byte_source.h"
+#include "rdbrekey/rdb_version.h"
+
+namespace rdbrekey {
+
+enum class UnmappedPolicy { kError, kDrop, kKeep };
+
+struct ConvertOptions {
+  std::vector<std::string> inputs;           // paths, "-" for stdin
+  std::string output;
+  std::map<uint64_t, std::string> apps;      // db -> application name (npm name or prefix)
+  UnmappedPolicy unmapped = UnmappedPolicy::kError;
+  std::vector<std::string> hashtags{"bull"};
+  uint64_t data_version = 2;                 // 0: no start-up guard
+  std::optional<RdbVersion> target;          // nullopt: chosen from the inputs
+  bool overwrite = false;
+};
+
+struct DbStats {
+  std::string prefix;           // empty: unmapped
+  uint64_t keys_read = 0;
+  uint64_t renamed = 0;         // rule 3: "P:key"
+  uint64_t already_prefixed = 0;
+  uint64_t hashtagged = 0;      // rule 2
+  uint64_t empty_key = 0;       // the empty key, renamed to "P:"
+  uint64_t dropped = 0;         // unmapped db with --unmapped drop
+  uint64_t kept_unmapped = 0;   // unmapped db with --unmapped keep
+  uint64_t with_ttl = 0;
+  uint64_t guard_sources = 0;   // keys that were (or became) P:data_version
+};
+
+struct InputSummary {
+  std::string path;
+  RdbVersion version;
+  uint64_t bytes = 0;
+  bool checksum_verified = false;
+  uint64_t trailing_bytes = 0;
+};
+
+struct GuardSummary {
+  std::string key;
+  std::string value;
+  bool kept_existing = false;   // an existing larger number was kept
+};
+
+struct ConvertResult {
+  std::vector<InputSummary> inputs;
+  std::map<uint64_t, DbStats> dbs;
+  std::vector<GuardSummary> guards;
+  RdbVersion output_version;
+  uint64_t keys_written = 0;
+  uint64_t output_bytes = 0;
+  uint64_t aux_kept = 0, aux_dropped = 0;
+  uint64_t functions = 0, module_aux = 0;
+  uint64_t slot_records_dropped = 0;
+  double seconds = 0;
+};
+
+// The output version chosen for these input versions when none is given: the input's version
+// up to REDIS0011, REDIS0011 for newer Redis files, VALKEY080 when any input is VALKEY.
+RdbVersion default_output_version(const std::vector<RdbVersion>& inputs);
+
+// Runs the conversion; throws rdbrekey::Error. The output file exists only on success.
+ConvertResult convert(const ConvertOptions& options);
+
+// The same on already opened sources and sink (tests and benchmarks); the sink is finalized on
+// success and cancelled on failure.
+ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink);
+
+}  // namespace rdbrekey

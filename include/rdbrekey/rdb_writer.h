@@ -1,0 +1,59 @@
+// The RDB writer: emits a valid file of a given target version into a ByteSink (which keeps the
+// CRC-64); values are copied into the same sink by RecordScanner::copy_payload between calls.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "rdbrekey/byte_sink.h"
+#include "rdbrekey/rdb_version.h"
+#include "rdbrekey/record_scanner.h"
+
+namespace rdbrekey {
+
+// Writes the shortest length encoding of `len` to `out` (room for 9 bytes); returns its size.
+size_t encode_length(uint8_t* out, uint64_t len);
+
+class RdbWriter {
+ public:
+  RdbWriter(ByteSink& sink, RdbVersion version) : sink_(sink), version_(version) {}
+
+  RdbVersion version() const { return version_; }
+  ByteSink& sink() { return sink_; }
+
+  void write_header();
+  void write_aux(std::string_view field, std::string_view value);
+  // Selects db `db` unless it is the current one.
+  void select_db(uint64_t db);
+  // Writes an opcode whose payload the caller copies next (MODULE_AUX, FUNCTION2).
+  void write_opcode(uint8_t opcode) { sink_.put(opcode); }
+  // Writes the prefix opcodes, the type byte and the key; the caller copies the value next.
+  void write_key_header(const KeyPrefix& prefix, uint8_t type, std::string_view key) {
+    if (prefix.has_expire | prefix.has_idle | prefix.has_freq || !prefix.key_meta.empty()) write_prefix(prefix);
+    uint8_t* p = sink_.reserve(10);
+    p[0] = type;
+    size_t n = 1 + encode_length(p + 1, key.size());
+    sink_.commit(n);
+    sink_.write(key.data(), key.size());
+    ++keys_written_;
+  }
+  // A whole string key without TTL (the start-up guard).
+  void write_string_key(std::string_view key, std::string_view value);
+  // EOF opcode and, for RDB >= 5, the CRC-64 trailer.
+  void finish();
+
+  uint64_t keys_written() const { return keys_written_; }
+
+ private:
+  void write_prefix(const KeyPrefix& prefix);
+  void write_length(uint64_t len);
+  void write_string(std::string_view s);
+
+  ByteSink& sink_;
+  RdbVersion version_;
+  bool db_selected_ = false;
+  uint64_t db_ = 0;
+  uint64_t keys_written_ = 0;
+};
+
+}  // namespace rdbrekey

@@ -1,0 +1,111 @@
+// The RDB record scanner: reads the header, then one record at a time, verifying the CRC-64
+// trailer at the end. A record with a payload (a key's value, a MODULE_AUX body, a FUNCTION2
+// library) leaves it unread: the caller copies it through with copy_payload() or passes it with
+// skip_payload() (next() skips it when neither was called).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "rdbrekey/byte_sink.h"
+#include "rdbrekey/byte_source.h"
+#include "rdbrekey/rdb_input.h"
+#include "rdbrekey/rdb_version.h"
+#include "rdbrekey/value_walker.h"
+
+namespace rdbrekey {
+
+enum class RecordKind : uint8_t {
+  kAux,         // key(), aux_value()
+  kSelectDb,    // db
+  kResizeDb,    // db_size, expires_size
+  kModuleAux,   // payload: the bytes after the opcode
+  kFunction,    // payload: the library source (one RDB string)
+  kSlotInfo,    // Redis >= 12 cluster hint: slot, slot_size, expires_slot_size
+  kSlotImport,  // Valkey >= 80 cluster slot-migration job (dropped)
+  kKey,         // key(), type and the prefix fields; payload: the value
+  kEof,
+};
+
+// The opcodes that come before a key's type byte.
+struct KeyPrefix {
+  bool has_expire = false;
+  bool expire_in_seconds = false;  // obsolete EXPIRETIME (int32 seconds) rather than _MS
+  int64_t expire_ms = 0;
+  uint8_t expire_raw[8] = {};      // as stored: 8 bytes (ms) or 4 bytes (seconds)
+  bool has_idle = false;
+  uint64_t idle = 0;
+  bool has_freq = false;
+  uint8_t freq = 0;
+  std::string key_meta;            // raw KEY_META payload (after the opcode), Redis >= 13
+  void clear() {
+    has_expire = expire_in_seconds = has_idle = has_freq = false;
+    key_meta.clear();
+  }
+};
+
+struct Record {
+  RecordKind kind = RecordKind::kEof;
+  uint64_t offset = 0;  // byte offset of the record's first byte (its first prefix opcode)
+  uint8_t opcode = 0;   // the type byte for kKey, the opcode otherwise
+  uint64_t db = 0;
+  uint64_t db_size = 0, expires_size = 0;
+  uint64_t slot = 0;
+  KeyPrefix prefix;
+  std::string_view key;    // kKey: decoded key; kAux: aux field name
+  std::string_view value;  // kAux: decoded aux value
+};
+
+struct ScanSummary {
+  bool checksum_present = false;  // RDB >= 5 and the stored checksum is not 0
+  uint64_t checksum = 0;
+  uint64_t end_offset = 0;        // offset just past the trailer
+  uint64_t trailing_bytes = 0;    // bytes after the trailer (an AOF tail); ignored
+};
+
+class RecordScanner {
+ public:
+  explicit RecordScanner(ByteSource& src);
+
+  // Reads and checks the magic; throws on a non-RDB file or a version this tool does not know.
+  RdbVersion read_header();
+  RdbVersion version() const { return in_.version(); }
+  const std::string& file() const { return src_.name(); }
+  // The database of the most recent SELECTDB (0 before any).
+  uint64_t current_db() const { return db_; }
+
+  // Reads the next record; false after kEof was returned.
+  bool next(Record& r);
+  // Copies the current record's payload to `sink` unchanged.
+  void copy_payload(ByteSink& sink);
+  void skip_payload();
+  // For a string value: decodes it into `out` when it is at most `max` bytes, else skips it
+  // and returns false.
+  bool read_small_string_payload(std::string& out, size_t max);
+  // Refuse 64-bit lengths in copied payloads (the output version is below 8).
+  void set_refuse_len64(bool on) { in_.set_refuse_len64(on); }
+
+  const ScanSummary& summary() const { return summary_; }
+  // Describes the current record for messages: key "x" in db 2 (type hash) at byte 123.
+  std::string describe_current() const;
+  [[noreturn]] void fail(ExitCode code, const std::string& what) const { in_.fail(code, what); }
+
+ private:
+  void walk_payload();
+  void read_eof();
+  void read_key_meta(KeyPrefix& prefix);
+
+  ByteSource& src_;
+  RdbInput in_;
+  ValueWalker walker_;
+  uint64_t db_ = 0;
+  bool payload_pending_ = false;
+  bool done_ = false;
+  Record* current_ = nullptr;
+  std::string key_buf_;
+  std::string value_buf_;
+  ScanSummary summary_;
+};
+
+}  // namespace rdbrekey

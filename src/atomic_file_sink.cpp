@@ -1,0 +1,123 @@
+#include "rdbrekey/atomic_file_sink.h"
+
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "rdbrekey/error.h"
+
+namespace rdbrekey {
+namespace {
+
+// The live temporary file, for the signal handler (async-signal-safe: a fixed buffer + unlink).
+char g_temp_path[PATH_MAX];
+volatile sig_atomic_t g_temp_live = 0;
+
+void on_fatal_signal(int sig) {
+  if (g_temp_live) ::unlink(g_temp_path);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+std::string dir_of(const std::string& path) {
+  std::filesystem::path p(path);
+  auto parent = p.parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+[[noreturn]] void io_error(const std::string& what, const std::string& path, int err) {
+  std::string hint = err == ENOSPC ? " (the disk is full)" : err == EDQUOT ? " (disk quota exceeded)" : "";
+  throw Error(ExitCode::kIo, fmt::format("{}: {}: {}{}", path, what, std::strerror(err), hint));
+}
+
+}  // namespace
+
+void AtomicFileSink::install_signal_cleanup() {
+  struct sigaction sa {};
+  sa.sa_handler = on_fatal_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);
+  ::sigaction(SIGPIPE, &sa, nullptr);
+}
+
+AtomicFileSink::AtomicFileSink(std::string path, bool overwrite) : path_(std::move(path)), overwrite_(overwrite) {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(ExitCode::kIo, fmt::format("{}: is a directory", path_));
+    if (!overwrite_)
+      throw Error(ExitCode::kIo, fmt::format("{}: already exists (use --force to replace it)", path_));
+  }
+  std::string name = std::filesystem::path(path_).filename().string();
+  temp_path_ = fmt::format("{}/.{}.rdbrekey-tmp-XXXXXX", dir_of(path_), name);
+  if (temp_path_.size() >= PATH_MAX) throw Error(ExitCode::kIo, fmt::format("{}: path too long", path_));
+  fd_ = ::mkostemp(temp_path_.data(), O_CLOEXEC);
+  if (fd_ < 0) io_error("cannot create a temporary file in the output directory", temp_path_, errno);
+  std::memcpy(g_temp_path, temp_path_.c_str(), temp_path_.size() + 1);
+  g_temp_live = 1;
+}
+
+AtomicFileSink::~AtomicFileSink() {
+  if (!done_) cancel();
+}
+
+void AtomicFileSink::write_out(const uint8_t* data, size_t size) {
+  while (size) {
+    ssize_t w = ::write(fd_, data, size);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      io_error("write failed", temp_path_, errno);
+    }
+    data += w;
+    size -= static_cast<size_t>(w);
+  }
+}
+
+void AtomicFileSink::finalize() {
+  ByteSink::finalize();
+  if (::fsync(fd_) != 0) io_error("fsync failed", temp_path_, errno);
+  if (::fchmod(fd_, 0644) != 0) io_error("chmod failed", temp_path_, errno);
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    io_error("close failed", temp_path_, errno);
+  }
+  fd_ = -1;
+  int rc = overwrite_ ? ::rename(temp_path_.c_str(), path_.c_str())
+                      : ::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE);
+  if (rc != 0) {
+    int err = errno;
+    if (err == EEXIST)
+      throw Error(ExitCode::kIo, fmt::format("{}: appeared while converting; not replaced (use --force)", path_));
+    io_error("cannot rename the finished output into place", path_, err);
+  }
+  g_temp_live = 0;
+  done_ = true;
+  int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void AtomicFileSink::cancel() noexcept {
+  if (done_) return;
+  g_temp_live = 0;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(temp_path_.c_str());
+  done_ = true;
+}
+
+}  // namespace rdbrekey

@@ -1,0 +1,158 @@
+#include "rdbrekey/byte_source.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "rdbrekey/byte_sink.h"
+#include "rdbrekey/crc64.h"
+#include "rdbrekey/error.h"
+
+namespace rdbrekey {
+
+void ByteSource::flush_hooks() {
+  if (crc_on_ && pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));
+  crc_pos_ = pos_;
+  if (tee_ && pos_ > tee_pos_) tee_->write(tee_pos_, static_cast<size_t>(pos_ - tee_pos_));
+  tee_pos_ = pos_;
+  after_flush();
+}
+
+void ByteSource::enable_checksum(bool on) {
+  flush_hooks();
+  crc_on_ = on;
+}
+
+uint64_t ByteSource::checksum() {
+  flush_hooks();
+  return crc_;
+}
+
+void ByteSource::begin_tee(ByteSink& sink) {
+  flush_hooks();
+  tee_ = &sink;
+}
+
+void ByteSource::end_tee() {
+  flush_hooks();
+  tee_ = nullptr;
+}
+
+bool ByteSource::skip(uint64_t n) {
+  while (n > 0) {
+    size_t avail = available();
+    if (avail == 0) {
+      if (!refill(1)) return false;
+      continue;
+    }
+    size_t step = avail < n ? avail : static_cast<size_t>(n);
+    if (step > kHookChunk) step = kHookChunk;  // keep hook work cache-sized
+    pos_ += step;
+    n -= step;
+    if (n > 0 || static_cast<size_t>(pos_ - crc_pos_) >= kHookChunk) flush_hooks();
+  }
+  return true;
+}
+
+bool ByteSource::read_into(std::string& out, uint64_t n) {
+  while (n > 0) {
+    size_t avail = available();
+    if (avail == 0) {
+      if (!refill(1)) return false;
+      continue;
+    }
+    size_t step = avail < n ? avail : static_cast<size_t>(n);
+    out.append(reinterpret_cast<const char*>(pos_), step);
+    pos_ += step;
+    n -= step;
+  }
+  return true;
+}
+
+MemorySource::MemorySource(std::string name, const void* data, size_t size) : ByteSource(std::move(name)) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  set_buffer(p, p + size, 0);
+  size_hint_ = size;
+}
+
+bool MemorySource::refill(size_t) { return false; }
+
+FileSource::FileSource(const std::string& path) : ByteSource(path == "-" ? "<stdin>" : path) {
+  if (path == "-") {
+    fd_ = STDIN_FILENO;
+  } else {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw Error(ExitCode::kIo, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    owns_fd_ = true;
+  }
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0)
+    throw Error(ExitCode::kIo, fmt::format("{}: cannot stat: {}", name_, std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) throw Error(ExitCode::kIo, fmt::format("{}: is a directory", name_));
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    size_hint_ = static_cast<uint64_t>(st.st_size);
+    map_size_ = static_cast<size_t>(st.st_size);
+    map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (map_ == MAP_FAILED) {
+      map_ = nullptr;  // fall back to read(2)
+    } else {
+      ::madvise(map_, map_size_, MADV_SEQUENTIAL);
+      const auto* p = static_cast<const uint8_t*>(map_);
+      set_buffer(p, p + map_size_, 0);
+      eof_ = true;
+      return;
+    }
+  }
+  buffer_ = std::make_unique<uint8_t[]>(kReadBuffer);
+  set_buffer(buffer_.get(), buffer_.get(), 0);
+}
+
+FileSource::~FileSource() {
+  if (map_) ::munmap(map_, map_size_);
+  if (owns_fd_) ::close(fd_);
+}
+
+void FileSource::after_flush() {
+  if (!map_) return;
+  // Mapped pages already passed are page cache; unmap them from this process every 64 MiB so
+  // its resident memory stays small on inputs larger than RAM.
+  uint64_t done = offset() & ~uint64_t{(1 << 20) - 1};
+  if (done >= mapped_advised_ + (64u << 20)) {
+    ::madvise(static_cast<uint8_t*>(map_) + mapped_advised_, done - mapped_advised_, MADV_DONTNEED);
+    mapped_advised_ = done;
+  }
+}
+
+bool FileSource::refill(size_t need) {
+  if (eof_) return available() >= need;
+  flush_hooks();
+  size_t keep = available();
+  uint8_t* buf = buffer_.get();
+  std::memmove(buf, pos_, keep);
+  base_offset_ += static_cast<uint64_t>(pos_ - buf_begin_);
+  buf_begin_ = pos_ = crc_pos_ = tee_pos_ = buf;
+  end_ = buf + keep;
+  while (available() < need || available() < kReadBuffer / 2) {
+    ssize_t r = ::read(fd_, buf + keep, kReadBuffer - keep);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ExitCode::kIo, fmt::format("{}: read error at byte offset {}: {}", name_,
+                                             base_offset_ + keep, std::strerror(errno)));
+    }
+    if (r == 0) {
+      eof_ = true;
+      break;
+    }
+    keep += static_cast<size_t>(r);
+    end_ = buf + keep;
+  }
+  return available() >= need;
+}
+
+}  // namespace rdbrekey

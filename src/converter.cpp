@@ -1,0 +1,329 @@
+#include "rdbrekey/converter.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "rdbrekey/atomic_file_sink.h"
+#include "rdbrekey/error.h"
+#include "rdbrekey/format.h"
+#include "rdbrekey/key_rules.h"
+#include "rdbrekey/rdb_writer.h"
+#include "rdbrekey/record_scanner.h"
+
+namespace rdbrekey {
+namespace {
+
+// AUX fields that describe the source server's replication stream or cluster slots: wrong for
+// a file whose keys were renamed (a replica would partial-resync against other data; slot
+// counts change with the names).
+bool aux_is_dropped(std::string_view field) {
+  return field == "repl-id" || field == "repl-offset" || field == "repl-stream-db" || field == "slot-info";
+}
+
+// A number as the migrator's Lua "set max" reads it; nullopt when not numeric.
+std::optional<double> parse_number(std::string_view s) {
+  double v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+struct AppState {
+  KeyRenamer renamer;
+  std::string guard_key;
+  std::optional<double> best;  // largest numeric value seen under guard_key
+  std::string best_text;
+};
+
+struct DbState {
+  DbStats* stats = nullptr;
+  AppState* app = nullptr;  // nullptr: unmapped
+};
+
+std::string type_hint(uint8_t type, RdbVersion in, RdbVersion out) {
+  if (in.is_valkey() && type == rdb::kTypeValkeyHash2)
+    return "it is a Valkey 9 hash with field TTLs, which only VALKEY080 holds: convert with --rdb-version 80 "
+           "for a Valkey >= 9 target, or remove the field TTLs (HPERSIST) on the source before saving";
+  if (!in.is_valkey() && type >= rdb::kTypeHashMetadataPreGa && type <= rdb::kTypeHashListpackEx)
+    return fmt::format(
+        "it is a Redis 7.4+ hash with field TTLs: convert with --rdb-version {} for a Redis >= 7.4 target, or "
+        "remove the field TTLs (HPERSIST) on the source before saving",
+        std::max(12, in.number));
+  if (!in.is_valkey() && (type == rdb::kTypeStreamListpacks4 || type == rdb::kTypeStreamListpacks5))
+    return fmt::format("Redis {} writes every stream in this form: convert with --rdb-version {} for a Redis target "
+                       "of that version",
+                       in.number == 13 ? "8.6" : "8.8", in.number);
+  return fmt::format("choose an output version that has it (--rdb-version {}), which {} can load", in.magic(),
+                     loaders_of(in));
+  (void)out;
+}
+
+class Conversion {
+ public:
+  Conversion(const ConvertOptions& opt, ConvertResult& result) : opt_(opt), result_(result) {
+    for (const auto& h : opt.hashtags) {
+      if (h.empty() || h.find_first_of(":{}") != std::string::npos)
+        throw Error(ExitCode::kUsage,
+                    fmt::format("--hashtag \"{}\": a key family name must be non-empty and hold no ':', '{{' or '}}'", h));
+    }
+    for (const auto& [db, name] : opt.apps) {
+      std::string prefix = app_prefix_from_name(name);
+      auto it = apps_.find(prefix);
+      if (it == apps_.end()) {
+        KeyRenamer renamer(prefix, opt.hashtags);
+        std::string guard = renamer.guard_key();
+        it = apps_.emplace(prefix, AppState{std::move(renamer), std::move(guard), std::nullopt, {}}).first;
+      }
+      app_of_db_[db] = &it->second;
+    }
+  }
+
+  void run(std::vector<ByteSource*>& sources, ByteSink& sink) {
+    std::vector<std::unique_ptr<RecordScanner>> scanners;
+    std::vector<RdbVersion> versions;
+    for (ByteSource* src : sources) {
+      scanners.push_back(std::make_unique<RecordScanner>(*src));
+      versions.push_back(scanners.back()->read_header());
+      result_.inputs.push_back(InputSummary{src->name(), versions.back()});
+    }
+    out_version_ = opt_.target ? *opt_.target : default_output_version(versions);
+    result_.output_version = out_version_;
+    RdbWriter writer(sink, out_version_);
+    writer.write_header();
+    for (size_t i = 0; i < scanners.size(); ++i) {
+      scan_input(*scanners[i], versions[i], writer, sink, i == 0);
+      const ScanSummary& s = scanners[i]->summary();
+      result_.inputs[i].bytes = s.end_offset;
+      result_.inputs[i].checksum_verified = s.checksum_present;
+      result_.inputs[i].trailing_bytes = s.trailing_bytes;
+    }
+    check_unmapped();
+    write_guards(writer);
+    writer.finish();
+    result_.keys_written = writer.keys_written();
+  }
+
+ private:
+  DbState& enter_db(uint64_t db) {
+    auto it = db_state_.find(db);
+    if (it != db_state_.end()) return it->second;
+    DbStats& stats = result_.dbs[db];
+    auto app = app_of_db_.find(db);
+    DbState state{&stats, app == app_of_db_.end() ? nullptr : app->second};
+    if (state.app) stats.prefix = state.app->renamer.prefix();
+    return db_state_.emplace(db, state).first->second;
+  }
+
+  void refuse_record(RecordScanner& sc, const std::string& what) { sc.fail(ExitCode::kRefused, what); }
+
+  void scan_input(RecordScanner& sc, RdbVersion in_version, RdbWriter& writer, ByteSink& sink, bool first_input) {
+    sc.set_refuse_len64(in_version.number >= 8 && !out_version_.has_64bit_lengths());
+    DbState* cur = &enter_db(0);
+    Record r;
+    while (sc.next(r)) {
+      switch (r.kind) {
+        case RecordKind::kKey:
+          convert_key(sc, r, *cur, in_version, writer, sink);
+          break;
+        case RecordKind::kSelectDb:
+          cur = &enter_db(r.db);
+          break;
+        case RecordKind::kResizeDb:
+          break;  // a hint; the output's databases are merged, so the input's sizes do not apply
+        case RecordKind::kAux:
+          if (!first_input || aux_is_dropped(r.key) || out_version_.number < 7) {
+            ++result_.aux_dropped;
+          } else {
+            writer.write_aux(r.key, r.value);
+            ++result_.aux_kept;
+          }
+          break;
+        case RecordKind::kModuleAux:
+          if (out_version_.number < 9)
+            refuse_record(sc, fmt::format("module data (MODULE_AUX) cannot be written to {} (RDB >= 9 only)",
+                                          out_version_.magic()));
+          writer.write_opcode(rdb::kOpModuleAux);
+          sc.copy_payload(sink);
+          ++result_.module_aux;
+          break;
+        case RecordKind::kFunction:
+          if (out_version_.number < 10)
+            refuse_record(sc, fmt::format("a function library (FUNCTION2) cannot be written to {} (RDB >= 10 only)",
+                                          out_version_.magic()));
+          writer.write_opcode(rdb::kOpFunction2);
+          sc.copy_payload(sink);
+          ++result_.functions;
+          break;
+        case RecordKind::kSlotInfo:
+        case RecordKind::kSlotImport:
+          ++result_.slot_records_dropped;  // slots change with the key names
+          break;
+        case RecordKind::kEof:
+          break;
+      }
+    }
+  }
+
+  void convert_key(RecordScanner& sc, const Record& r, DbState& db, RdbVersion in_version, RdbWriter& writer,
+                   ByteSink& sink) {
+    DbStats& stats = *db.stats;
+    ++stats.keys_read;
+    std::string_view new_key;
+    if (db.app) {
+      switch (db.app->renamer.rename(r.key, key_out_)) {
+        case RenameRule::kAlreadyPrefixed: ++stats.already_prefixed; break;
+        case RenameRule::kHashtag: ++stats.hashtagged; break;
+        case RenameRule::kPrefixed:
+          ++stats.renamed;
+          if (r.key.empty()) ++stats.empty_key;
+          break;
+      }
+      new_key = key_out_;
+      if (opt_.data_version && new_key == db.app->guard_key) {
+        take_guard_source(sc, r, *db.app, stats);
+        return;
+      }
+    } else {
+      switch (opt_.unmapped) {
+        case UnmappedPolicy::kError:
+        case UnmappedPolicy::kDrop:
+          ++stats.dropped;
+          sc.skip_payload();
+          return;
+        case UnmappedPolicy::kKeep:
+          ++stats.kept_unmapped;
+          new_key = r.key;
+          break;
+      }
+    }
+    if (!output_can_hold_type(r.opcode, in_version, out_version_))
+      refuse_record(sc, fmt::format("{} cannot hold a value of type {}; {}", out_version_.magic(),
+                                    type_name(r.opcode, in_version), type_hint(r.opcode, in_version, out_version_)));
+    if (r.prefix.has_expire) {
+      ++stats.with_ttl;
+      if (!r.prefix.expire_in_seconds && out_version_.number < 3)
+        refuse_record(sc, fmt::format("{} cannot hold a millisecond expire time (RDB >= 3 only)", out_version_.magic()));
+    }
+    if (!r.prefix.key_meta.empty() && (out_version_.is_valkey() || out_version_.number < 13))
+      refuse_record(sc, fmt::format("{} cannot hold key metadata (KEY_META, Redis 8.6+ RDB >= 13); convert with "
+                                    "--rdb-version {} for a Redis target of that version",
+                                    out_version_.magic(), in_version.number));
+    writer.select_db(0);
+    writer.write_key_header(r.prefix, r.opcode, new_key);
+    sc.copy_payload(sink);
+  }
+
+  // A source key that is (or was renamed to) P:data_version: its value joins the guard's
+  // "set max" instead of being copied.
+  void take_guard_source(RecordScanner& sc, const Record& r, AppState& app, DbStats& stats) {
+    ++stats.guard_sources;
+    std::optional<double> num;
+    if (r.opcode == rdb::kTypeString && sc.read_small_string_payload(value_, 64)) num = parse_number(value_);
+    else if (r.opcode != rdb::kTypeString) sc.skip_payload();
+    if (num && (!app.best || *num > *app.best)) {
+      app.best = num;
+      app.best_text = value_;
+    }
+  }
+
+  void check_unmapped() {
+    if (opt_.unmapped != UnmappedPolicy::kError) return;
+    std::string list;
+    uint64_t total = 0;
+    for (const auto& [db, stats] : result_.dbs) {
+      if (!stats.prefix.empty() || stats.keys_read == 0) continue;
+      list += fmt::format("{}  db {}: {} key{}", list.empty() ? "" : "\n", db, stats.keys_read,
+                          stats.keys_read == 1 ? "" : "s");
+      total += stats.keys_read;
+    }
+    if (list.empty()) return;
+    std::string example;
+    for (const auto& [db, stats] : result_.dbs)
+      if (stats.prefix.empty() && stats.keys_read) {
+        example = fmt::format("-a {}=APP", db);
+        break;
+      }
+    throw Error(ExitCode::kRefused,
+                fmt::format("{} key{} in databases with no application; nothing was written:\n{}\n"
+                            "Map each with {} (an npm package name or a prefix), or pass --unmapped drop "
+                            "(leave them out) or --unmapped keep (copy them without renaming).",
+                            total, total == 1 ? " is" : "s are", list, example));
+  }
+
+  void write_guards(RdbWriter& writer) {
+    if (!opt_.data_version) return;
+    std::string n = std::to_string(opt_.data_version);
+    for (auto& [prefix, app] : apps_) {
+      GuardSummary g{app.guard_key, n, false};
+      if (app.best && *app.best > static_cast<double>(opt_.data_version)) {
+        g.value = app.best_text;
+        g.kept_existing = true;
+      }
+      writer.select_db(0);
+      writer.write_string_key(g.key, g.value);
+      result_.guards.push_back(std::move(g));
+    }
+  }
+
+  const ConvertOptions& opt_;
+  ConvertResult& result_;
+  RdbVersion out_version_;
+  std::map<std::string, AppState> apps_;
+  std::map<uint64_t, AppState*> app_of_db_;
+  std::map<uint64_t, DbState> db_state_;
+  std::string key_out_;
+  std::string value_;
+};
+
+}  // namespace
+
+RdbVersion default_output_version(const std::vector<RdbVersion>& inputs) {
+  RdbVersion out{RdbFamily::kRedis, 1};
+  for (RdbVersion v : inputs) {
+    if (v.is_valkey()) return RdbVersion{RdbFamily::kValkey, 80};
+    out.number = std::max(out.number, std::min(v.number, 11));
+  }
+  return out;
+}
+
+ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink) {
+  auto start = std::chrono::steady_clock::now();
+  ConvertResult result;
+  try {
+    Conversion conversion(options, result);
+    conversion.run(sources, sink);
+    sink.finalize();
+  } catch (...) {
+    sink.cancel();
+    throw;
+  }
+  result.output_bytes = sink.bytes_written();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+ConvertResult convert(const ConvertOptions& options) {
+  if (options.inputs.empty()) throw Error(ExitCode::kUsage, "no input file");
+  std::vector<std::unique_ptr<FileSource>> files;
+  std::vector<ByteSource*> sources;
+  struct stat out_st {};
+  bool out_exists = ::stat(options.output.c_str(), &out_st) == 0;
+  for (const auto& path : options.inputs) {
+    struct stat in_st {};
+    if (out_exists && path != "-" && ::stat(path.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+        in_st.st_ino == out_st.st_ino)
+      throw Error(ExitCode::kUsage, fmt::format("{}: the output is an input file; an input is never modified", path));
+    files.push_back(std::make_unique<FileSource>(path));
+    sources.push_back(files.back().get());
+  }
+  AtomicFileSink sink(options.output, options.overwrite);
+  return convert(options, sources, sink);
+}
+
+}  // namespace rdbrekey

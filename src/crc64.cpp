@@ -1,0 +1,80 @@
+#include "rdbrekey/crc64.h"
+
+#include <array>
+#include <cstring>
+
+namespace rdbrekey {
+namespace {
+
+constexpr uint64_t kPolyReflected = 0x95ac9329ac4bc9b5ULL;
+
+// Slice-by-8 tables: table[k][b] is the CRC of byte b followed by k zero bytes.
+struct Tables {
+  std::array<std::array<uint64_t, 256>, 8> t{};
+  constexpr Tables() {
+    for (int b = 0; b < 256; ++b) {
+      uint64_t c = static_cast<uint64_t>(b);
+      for (int i = 0; i < 8; ++i) c = (c & 1) ? (c >> 1) ^ kPolyReflected : c >> 1;
+      t[0][b] = c;
+    }
+    for (int b = 0; b < 256; ++b) {
+      uint64_t c = t[0][b];
+      for (int k = 1; k < 8; ++k) {
+        c = t[0][c & 0xff] ^ (c >> 8);
+        t[k][b] = c;
+      }
+    }
+  }
+};
+
+constexpr Tables kTables;
+
+// GF(2) polynomial arithmetic modulo the reflected polynomial, for crc64_combine.
+uint64_t gf2_multiply(uint64_t a, uint64_t b) noexcept {
+  // Reflected representation: bit 63 is x^0. Multiply a*b mod P.
+  uint64_t product = 0;
+  for (int i = 0; i < 64; ++i) {
+    if (b & (1ULL << 63)) product ^= a;
+    b <<= 1;
+    a = (a & 1) ? (a >> 1) ^ kPolyReflected : a >> 1;
+  }
+  return product;
+}
+
+// x^(8*n) mod P in the reflected representation.
+uint64_t x_pow_8n(uint64_t n) noexcept {
+  uint64_t result = 1ULL << 63;           // x^0
+  uint64_t square = 1ULL << (63 - 8);     // x^8
+  while (n) {
+    if (n & 1) result = gf2_multiply(result, square);
+    square = gf2_multiply(square, square);
+    n >>= 1;
+  }
+  return result;
+}
+
+}  // namespace
+
+uint64_t crc64(uint64_t crc, const void* data, size_t size) noexcept {
+  const auto* p = static_cast<const unsigned char*>(data);
+  const auto& t = kTables.t;
+  while (size >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);  // little-endian hosts only (x86-64, aarch64)
+    v ^= crc;
+    crc = t[7][v & 0xff] ^ t[6][(v >> 8) & 0xff] ^ t[5][(v >> 16) & 0xff] ^
+          t[4][(v >> 24) & 0xff] ^ t[3][(v >> 32) & 0xff] ^ t[2][(v >> 40) & 0xff] ^
+          t[1][(v >> 48) & 0xff] ^ t[0][v >> 56];
+    p += 8;
+    size -= 8;
+  }
+  while (size--) crc = t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  return crc;
+}
+
+uint64_t crc64_combine(uint64_t crc_a, uint64_t crc_b, uint64_t size_b) noexcept {
+  if (size_b == 0) return crc_a;
+  return gf2_multiply(crc_a, x_pow_8n(size_b)) ^ crc_b;
+}
+
+}  // namespace rdbrekey

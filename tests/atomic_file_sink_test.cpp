@@ -1,0 +1,71 @@
+#include "rdbrekey/atomic_file_sink.h"
+
+#include <gtest/gtest.h>
+
+#include "rdbrekey/error.h"
+#include "support/process.h"
+
+namespace rdbrekey {
+namespace {
+
+TEST(AtomicFileSink, FinalizeRenamesIntoPlace) {
+  test::TempDir dir;
+  std::string path = dir.file("out.rdb");
+  {
+    AtomicFileSink sink(path, false);
+    sink.write("hello", 5);
+    EXPECT_EQ(dir.entries().size(), 1u);  // only the temporary file
+    EXPECT_NE(dir.entries()[0], "out.rdb");
+    sink.finalize();
+  }
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"out.rdb"});
+  EXPECT_EQ(test::read_file(path), "hello");
+}
+
+TEST(AtomicFileSink, DestructionWithoutFinalizeLeavesNothing) {
+  test::TempDir dir;
+  {
+    AtomicFileSink sink(dir.file("out.rdb"), false);
+    sink.write("partial", 7);
+  }
+  EXPECT_TRUE(dir.entries().empty());
+  {
+    AtomicFileSink sink(dir.file("out.rdb"), false);
+    sink.cancel();
+  }
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(AtomicFileSink, RefusesToReplaceUnlessAsked) {
+  test::TempDir dir;
+  std::string path = dir.file("out.rdb");
+  test::write_file(path, "old");
+  try {
+    AtomicFileSink sink(path, false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kIo);
+  }
+  {
+    AtomicFileSink sink(path, true);
+    sink.write("new", 3);
+    sink.finalize();
+  }
+  EXPECT_EQ(test::read_file(path), "new");
+  EXPECT_EQ(dir.entries().size(), 1u);
+}
+
+TEST(AtomicFileSink, MissingDirectoryIsAnIoError) {
+  test::TempDir dir;
+  try {
+    AtomicFileSink sink(dir.file("missing/out.rdb"), false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kIo);
+    EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+}  // namespace
+}  // namespace rdbrekey

@@ -1,0 +1,280 @@
+#include "rdbrekey/converter.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rdbrekey/key_rules.h"
+#include "rdbrekey/record_scanner.h"
+#include "support/fixtures.h"
+#include "support/process.h"
+#include "support/rdb_builder.h"
+
+namespace rdbrekey {
+namespace {
+
+using test::RdbBuilder;
+
+// One key of a file as read back: where it lives, its prefix opcodes and its value's bytes.
+struct KeyImage {
+  uint8_t type = 0;
+  bool has_expire = false;
+  int64_t expire_ms = 0;
+  std::string value;
+  bool operator==(const KeyImage&) const = default;
+};
+
+struct FileImage {
+  RdbVersion version;
+  std::map<uint64_t, std::map<std::string, KeyImage>> dbs;
+  std::vector<std::string> aux;
+  int functions = 0, module_aux = 0;
+};
+
+FileImage image_of(ByteSource& src) {
+  RecordScanner sc(src);
+  FileImage img;
+  img.version = sc.read_header();
+  Record r;
+  while (sc.next(r)) {
+    if (r.kind == RecordKind::kAux) img.aux.emplace_back(r.key);
+    if (r.kind == RecordKind::kFunction) ++img.functions;
+    if (r.kind == RecordKind::kModuleAux) ++img.module_aux;
+    if (r.kind != RecordKind::kKey) continue;
+    MemorySink value;
+    KeyImage k{r.opcode, r.prefix.has_expire, r.prefix.expire_ms, {}};
+    std::string key(r.key);
+    sc.copy_payload(value);
+    value.finalize();
+    k.value.assign(value.data().begin(), value.data().end());
+    EXPECT_TRUE(img.dbs[sc.current_db()].emplace(key, k).second) << "duplicate key " << key;
+  }
+  return img;
+}
+
+FileImage image_of_bytes(const std::string& bytes) {
+  MemorySource src("out", bytes.data(), bytes.size());
+  return image_of(src);
+}
+
+struct Converted {
+  ConvertResult result;
+  std::string bytes;
+};
+
+Converted convert_bytes(const ConvertOptions& opt, const std::vector<std::string>& inputs) {
+  std::vector<std::unique_ptr<MemorySource>> srcs;
+  std::vector<ByteSource*> ptrs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    srcs.push_back(std::make_unique<MemorySource>("in" + std::to_string(i) + ".rdb", inputs[i].data(), inputs[i].size()));
+    ptrs.push_back(srcs.back().get());
+  }
+  MemorySink sink;
+  Converted c;
+  c.result = convert(opt, ptrs, sink);
+  c.bytes.assign(sink.data().begin(), sink.data().end());
+  return c;
+}
+
+ConvertOptions condo_options() {
+  ConvertOptions opt;
+  opt.apps = {{0, "@app/condo"}, {1, "@app/address-service"}};
+  return opt;
+}
+
+ExitCode convert_error(const ConvertOptions& opt, const std::vector<std::string>& inputs, std::string* msg = nullptr) {
+  try {
+    convert_bytes(opt, inputs);
+  } catch (const Error& e) {
+    if (msg) *msg = e.what();
+    return e.code();
+  }
+  return ExitCode::kOk;
+}
+
+// Converting every shared fixture renames each key by the rules and copies every value, type
+// and expire time byte for byte; nothing else appears but the guards.
+TEST(Converter, EveryFixtureKeepsEveryValueByteForByte) {
+  int converted = 0;
+  for (const auto& path : test::shared_fixtures()) {
+    SCOPED_TRACE(path);
+    if (test::expected_failure(path)) continue;
+    std::string data = test::read_file(path);
+    ConvertOptions opt;
+    for (uint64_t db = 0; db < 16; ++db) opt.apps[db] = "app" + std::to_string(db);
+    // Redis 7.4 field-TTL hashes need a Redis 7.4 target; everything else takes the default.
+    FileImage in = image_of_bytes(data);
+    bool needs_12 = false;
+    for (auto& [db, keys] : in.dbs)
+      for (auto& [k, v] : keys)
+        if (!in.version.is_valkey() && v.type >= 22) needs_12 = true;
+    if (needs_12) opt.target = RdbVersion{RdbFamily::kRedis, 12};
+    Converted c = convert_bytes(opt, {data});
+    FileImage out = image_of_bytes(c.bytes);
+    ASSERT_LE(out.dbs.size(), 1u);
+    const auto& out_keys = out.dbs[0];
+    size_t expected_count = 0;
+    std::set<std::string> guard_keys;
+    for (auto& [db, name] : opt.apps) guard_keys.insert(name + ":data_version");
+    for (auto& [db, keys] : in.dbs) {
+      KeyRenamer renamer(opt.apps[db], {"bull"});
+      for (auto& [k, v] : keys) {
+        std::string renamed;
+        renamer.rename(k, renamed);
+        if (guard_keys.count(renamed)) continue;
+        ++expected_count;
+        auto it = out_keys.find(renamed);
+        ASSERT_NE(it, out_keys.end()) << renamed;
+        EXPECT_EQ(it->second, v) << renamed;
+      }
+    }
+    EXPECT_EQ(out_keys.size(), expected_count + guard_keys.size());
+    for (const auto& g : guard_keys) EXPECT_TRUE(out_keys.count(g)) << g;
+    EXPECT_EQ(out.functions, in.functions);
+    EXPECT_EQ(out.module_aux, in.module_aux);
+    for (const auto& a : out.aux) EXPECT_TRUE(a != "repl-id" && a != "repl-offset" && a != "slot-info") << a;
+    ++converted;
+  }
+  EXPECT_GT(converted, 100);
+}
+
+TEST(Converter, RenamesByDatabaseAndWritesGuards) {
+  std::string in = RdbBuilder("REDIS0010")
+                       .aux("redis-ver", "7.0.15")
+                       .aux("repl-id", "abc")
+                       .select_db(0)
+                       .string_key("sess:1", "x")
+                       .string_key("bull:tasks:1", "job")
+                       .string_key("condo:already", "y")
+                       .string_key("", "empty")
+                       .select_db(1)
+                       .expire_ms(4102444800000)
+                       .string_key("cache", "z")
+                       .string_key("data_version", "7")
+                       .eof()
+                       .bytes();
+  Converted c = convert_bytes(condo_options(), {in});
+  FileImage out = image_of_bytes(c.bytes);
+  EXPECT_EQ(out.version, (RdbVersion{RdbFamily::kRedis, 10}));
+  auto& keys = out.dbs[0];
+  std::vector<std::string> names;
+  for (auto& [k, v] : keys) names.push_back(k);
+  EXPECT_EQ(names, (std::vector<std::string>{"address_service:cache", "address_service:data_version", "condo:",
+                                             "condo:already", "condo:data_version", "condo:sess:1",
+                                             "{condo:bull:tasks}:1"}));
+  EXPECT_EQ(keys["address_service:cache"].expire_ms, 4102444800000);
+  EXPECT_EQ(keys["address_service:data_version"].value, std::string("\x01" "7", 2));  // larger: kept
+  EXPECT_EQ(keys["condo:data_version"].value, std::string("\x01" "2", 2));
+  EXPECT_FALSE(keys["condo:data_version"].has_expire);
+  EXPECT_EQ(out.aux, std::vector<std::string>{"redis-ver"});
+  const DbStats& db0 = c.result.dbs.at(0);
+  EXPECT_EQ(db0.keys_read, 4u);
+  EXPECT_EQ(db0.renamed, 2u);
+  EXPECT_EQ(db0.hashtagged, 1u);
+  EXPECT_EQ(db0.already_prefixed, 1u);
+  EXPECT_EQ(db0.empty_key, 1u);
+  EXPECT_EQ(c.result.dbs.at(1).with_ttl, 1u);
+  EXPECT_EQ(c.result.guards.size(), 2u);
+}
+
+TEST(Converter, GuardTakesTheLargestNumberAndDropsTtl) {
+  for (auto [value, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"1", "2"}, {"2", "2"}, {"3", "3"}, {"abc", "2"}, {"", "2"}, {"10.5", "10.5"}, {"-4", "2"}}) {
+    std::string in = RdbBuilder("REDIS0009").expire_ms(4102444800000).string_key("data_version", value).eof().bytes();
+    ConvertOptions opt;
+    opt.apps = {{0, "condo"}};
+    FileImage out = image_of_bytes(convert_bytes(opt, {in}).bytes);
+    auto& g = out.dbs[0]["condo:data_version"];
+    EXPECT_EQ(g.value.substr(1), expect) << value;
+    EXPECT_FALSE(g.has_expire);
+    EXPECT_EQ(out.dbs[0].size(), 1u);
+  }
+  // An int-encoded source value is numeric too; a non-string one is replaced.
+  std::string in = RdbBuilder("REDIS0009").string_key("a", "b").byte(0).str("data_version").raw("\xc0\x05").eof().bytes();
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  EXPECT_EQ(image_of_bytes(convert_bytes(opt, {in}).bytes).dbs[0]["condo:data_version"].value, "\x01" "5");
+  in = RdbBuilder("REDIS0009").set_key("data_version", {"9"}).eof().bytes();
+  EXPECT_EQ(image_of_bytes(convert_bytes(opt, {in}).bytes).dbs[0]["condo:data_version"].value, "\x01" "2");
+  // --data-version 0 writes no guard and leaves data_version as an ordinary key.
+  opt.data_version = 0;
+  FileImage none = image_of_bytes(convert_bytes(opt, {in}).bytes);
+  EXPECT_EQ(none.dbs[0].size(), 1u);
+  EXPECT_EQ(none.dbs[0].begin()->second.type, 2);
+}
+
+TEST(Converter, UnmappedDatabasesAreRefusedWithTheirCounts) {
+  std::string in = RdbBuilder().select_db(0).string_key("a", "1").select_db(3).string_key("b", "2").string_key("c", "3")
+                       .select_db(7).string_key("d", "4").eof().bytes();
+  std::string msg;
+  EXPECT_EQ(convert_error(condo_options(), {in}, &msg), ExitCode::kRefused);
+  EXPECT_NE(msg.find("db 3: 2 keys"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("db 7: 1 key"), std::string::npos) << msg;
+  ConvertOptions drop = condo_options();
+  drop.unmapped = UnmappedPolicy::kDrop;
+  Converted c = convert_bytes(drop, {in});
+  EXPECT_EQ(c.result.dbs.at(3).dropped, 2u);
+  EXPECT_EQ(image_of_bytes(c.bytes).dbs[0].count("b"), 0u);
+  ConvertOptions keep = condo_options();
+  keep.unmapped = UnmappedPolicy::kKeep;
+  FileImage kept = image_of_bytes(convert_bytes(keep, {in}).bytes);
+  EXPECT_EQ(kept.dbs[0].count("b"), 1u);
+  EXPECT_EQ(kept.dbs[0].count("d"), 1u);
+  EXPECT_EQ(kept.dbs[0].count("condo:a"), 1u);
+}
+
+TEST(Converter, RecordTheOutputCannotHoldIsRefusedWithAHint) {
+  std::string in = test::read_file(test::shared_fixture("HDT3213_rdb/cases_hash_with_hfe.rdb"));
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  std::string msg;
+  EXPECT_EQ(convert_error(opt, {in}, &msg), ExitCode::kRefused);
+  EXPECT_NE(msg.find("\"hash-hfe\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("db 0"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--rdb-version 12"), std::string::npos) << msg;
+  opt.target = RdbVersion{RdbFamily::kRedis, 12};
+  EXPECT_EQ(convert_error(opt, {in}), ExitCode::kOk);
+  // A Valkey 9 field-TTL hash cannot go to a REDIS file.
+  std::string valkey = test::read_file(test::shared_fixture("HDT3213_rdb/cases_valkey_hash2_with_hfe.rdb"));
+  opt.target = RdbVersion{RdbFamily::kRedis, 11};
+  EXPECT_EQ(convert_error(opt, {valkey}, &msg), ExitCode::kRefused);
+  opt.target.reset();
+  Converted c = convert_bytes(opt, {valkey});
+  EXPECT_EQ(c.result.output_version, (RdbVersion{RdbFamily::kValkey, 80}));
+}
+
+TEST(Converter, DownConvertsRedis12ToRedis11WhenTheDataFits) {
+  std::string in = test::read_file(test::shared_fixture("redis_librdb/test_dumps_cluster_slot_info.rdb"));
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  Converted c = convert_bytes(opt, {in});
+  EXPECT_EQ(c.result.output_version, (RdbVersion{RdbFamily::kRedis, 11}));
+  EXPECT_EQ(c.result.slot_records_dropped, 1u);
+  EXPECT_EQ(c.bytes.substr(0, 9), "REDIS0011");
+}
+
+TEST(Converter, SeveralInputsMergeIntoOneDb) {
+  std::string a = RdbBuilder("REDIS0009").string_key("x", "1").eof().bytes();
+  std::string b = RdbBuilder("REDIS0010").select_db(1).string_key("y", "2").eof().bytes();
+  Converted c = convert_bytes(condo_options(), {a, b});
+  FileImage out = image_of_bytes(c.bytes);
+  EXPECT_EQ(out.version.number, 10);
+  EXPECT_EQ(out.dbs[0].count("condo:x"), 1u);
+  EXPECT_EQ(out.dbs[0].count("address_service:y"), 1u);
+}
+
+TEST(Converter, BadOptions) {
+  std::string in = RdbBuilder().eof().bytes();
+  ConvertOptions opt = condo_options();
+  opt.hashtags = {"bu:ll"};
+  EXPECT_EQ(convert_error(opt, {in}), ExitCode::kUsage);
+  opt = condo_options();
+  opt.apps[2] = "@app/";
+  EXPECT_EQ(convert_error(opt, {in}), ExitCode::kUsage);
+}
+
+}  // namespace
+}  // namespace rdbrekey

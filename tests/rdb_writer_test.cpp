@@ -1,0 +1,105 @@
+#include "rdbrekey/rdb_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "rdbrekey/crc64.h"
+#include "rdbrekey/record_scanner.h"
+
+namespace rdbrekey {
+namespace {
+
+std::string bytes_of(MemorySink& sink) {
+  sink.finalize();
+  return std::string(sink.data().begin(), sink.data().end());
+}
+
+TEST(EncodeLength, ShortestForm) {
+  uint8_t b[9];
+  EXPECT_EQ(encode_length(b, 0), 1u);
+  EXPECT_EQ(encode_length(b, 63), 1u);
+  EXPECT_EQ(encode_length(b, 64), 2u);
+  EXPECT_EQ(b[0], 0x40);
+  EXPECT_EQ(b[1], 64);
+  EXPECT_EQ(encode_length(b, 16383), 2u);
+  EXPECT_EQ(encode_length(b, 16384), 5u);
+  EXPECT_EQ(b[0], 0x80);
+  EXPECT_EQ(encode_length(b, 0xffffffffull), 5u);
+  EXPECT_EQ(encode_length(b, 0x100000000ull), 9u);
+  EXPECT_EQ(b[0], 0x81);
+  EXPECT_EQ(b[4], 1);
+}
+
+TEST(RdbWriter, WritesAFileTheScannerReadsBack) {
+  MemorySink sink;
+  RdbWriter w(sink, RdbVersion{RdbFamily::kRedis, 11});
+  w.write_header();
+  w.write_aux("redis-ver", "7.2.4");
+  w.select_db(0);
+  w.select_db(0);  // no second SELECTDB
+  KeyPrefix p;
+  p.has_expire = true;
+  int64_t ms = 1893456000000;
+  std::memcpy(p.expire_raw, &ms, 8);
+  w.write_key_header(p, 0, "condo:k");
+  sink.write("\x01v", 2);  // the value, as the scanner would copy it
+  w.write_string_key("condo:data_version", "2");
+  w.finish();
+  std::string out = bytes_of(sink);
+  EXPECT_EQ(out.substr(0, 9), "REDIS0011");
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\xfe'), 1);
+  uint64_t crc = crc64(0, out.data(), out.size() - 8);
+  uint64_t stored;
+  std::memcpy(&stored, out.data() + out.size() - 8, 8);
+  EXPECT_EQ(stored, crc);
+
+  MemorySource src("out", out.data(), out.size());
+  RecordScanner sc(src);
+  EXPECT_EQ(sc.read_header(), (RdbVersion{RdbFamily::kRedis, 11}));
+  Record r;
+  ASSERT_TRUE(sc.next(r));
+  EXPECT_EQ(r.kind, RecordKind::kAux);
+  ASSERT_TRUE(sc.next(r));
+  EXPECT_EQ(r.kind, RecordKind::kSelectDb);
+  ASSERT_TRUE(sc.next(r));
+  EXPECT_EQ(r.kind, RecordKind::kKey);
+  EXPECT_EQ(r.key, "condo:k");
+  EXPECT_EQ(r.prefix.expire_ms, ms);
+  ASSERT_TRUE(sc.next(r));
+  EXPECT_EQ(r.key, "condo:data_version");
+  std::string v;
+  EXPECT_TRUE(sc.read_small_string_payload(v, 64));
+  EXPECT_EQ(v, "2");
+  ASSERT_TRUE(sc.next(r));
+  EXPECT_EQ(r.kind, RecordKind::kEof);
+  EXPECT_TRUE(sc.summary().checksum_present);
+}
+
+TEST(RdbWriter, OldVersionsHaveNoTrailerAndNoHints) {
+  MemorySink sink;
+  RdbWriter w(sink, RdbVersion{RdbFamily::kRedis, 4});
+  w.write_header();
+  KeyPrefix p;
+  p.has_idle = true;
+  p.idle = 5;
+  w.write_key_header(p, 0, "k");
+  sink.write("\x01v", 2);
+  w.finish();
+  EXPECT_EQ(bytes_of(sink), std::string("REDIS0004\x00\x01k\x01v\xff", 15));
+}
+
+TEST(RdbWriter, ValkeyMagic) {
+  MemorySink sink;
+  RdbWriter w(sink, RdbVersion{RdbFamily::kValkey, 80});
+  w.write_header();
+  w.finish();
+  std::string out = bytes_of(sink);
+  EXPECT_EQ(out.substr(0, 9), "VALKEY080");
+  EXPECT_EQ(out.size(), 18u);
+}
+
+}  // namespace
+}  // namespace rdbrekey

@@ -1,0 +1,202 @@
+#include "rdbrekey/record_scanner.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <set>
+#include <string>
+
+#include "support/fixtures.h"
+#include "support/process.h"
+#include "support/rdb_builder.h"
+
+namespace rdbrekey {
+namespace {
+
+using test::RdbBuilder;
+
+struct ScanStats {
+  RdbVersion version;
+  uint64_t keys = 0;
+  std::set<uint64_t> dbs;
+  bool checksum_present = false;
+};
+
+ScanStats scan(ByteSource& src) {
+  RecordScanner sc(src);
+  ScanStats st;
+  st.version = sc.read_header();
+  Record r;
+  while (sc.next(r)) {
+    if (r.kind == RecordKind::kKey) {
+      ++st.keys;
+      st.dbs.insert(sc.current_db());
+    }
+  }
+  st.checksum_present = sc.summary().checksum_present;
+  return st;
+}
+
+ScanStats scan_bytes(const std::string& bytes) {
+  MemorySource src("mem.rdb", bytes.data(), bytes.size());
+  return scan(src);
+}
+
+ExitCode scan_error(const std::string& bytes, std::string* message = nullptr) {
+  try {
+    scan_bytes(bytes);
+  } catch (const Error& e) {
+    if (message) *message = e.what();
+    return e.code();
+  }
+  return ExitCode::kOk;
+}
+
+TEST(RecordScanner, EveryFixtureWalksToTheEndOrFailsCleanly) {
+  auto files = test::shared_fixtures();
+  ASSERT_GT(files.size(), 100u) << "the shared fixtures are missing";
+  for (const auto& path : files) {
+    SCOPED_TRACE(path);
+    auto expected = test::expected_failure(path);
+    FileSource src(path);
+    try {
+      ScanStats st = scan(src);
+      EXPECT_FALSE(expected) << "should have failed";
+      // A file with a CRC trailer was verified (a zero CRC means the producer disabled it).
+      if (st.version.has_checksum() && !st.checksum_present)
+        EXPECT_TRUE(test::checksum_disabled(path)) << "checksum not verified";
+    } catch (const Error& e) {
+      ASSERT_TRUE(expected) << e.what();
+      EXPECT_EQ(e.code(), *expected) << e.what();
+    }
+  }
+}
+
+TEST(RecordScanner, CountsKeysAndDatabases) {
+  FileSource src(test::shared_fixture("redis_librdb/test_dumps_multiple_dbs.rdb"));
+  ScanStats st = scan(src);
+  EXPECT_EQ(st.keys, 3u);
+  EXPECT_GE(st.dbs.size(), 2u);
+  FileSource src2(test::shared_fixture("redis_librdb/test_dumps_string_int_encoded.rdb"));
+  EXPECT_EQ(scan(src2).keys, 57u);
+}
+
+TEST(RecordScanner, ReadsFromAPipeLikeSource) {
+  // FileSource falls back to read(2) on non-regular files: read a fixture through a FIFO.
+  test::TempDir dir;
+  std::string fifo = dir.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string data = test::read_file(test::shared_fixture("redis_librdb/test_dumps_100_lists.rdb"));
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    test::write_file(fifo, data);
+    ::_exit(0);
+  }
+  FileSource src(fifo);
+  ScanStats st = scan(src);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_EQ(st.keys, 100u);
+  EXPECT_TRUE(st.checksum_present);
+}
+
+TEST(RecordScanner, EveryTruncationIsACleanError) {
+  for (const char* name : {"redis_librdb/test_dumps_misc_with_stream.rdb", "HDT3213_rdb/cases_listpack.rdb",
+                           "HDT3213_rdb/cases_valkey_hash2_with_hfe.rdb", "redis_librdb/test_dumps_module_aux_v12.rdb",
+                           "sripathikrishnan_redis-rdb-tools/tests_dumps_parser_filters.rdb"}) {
+    std::string data = test::read_file(test::shared_fixture(name));
+    for (size_t cut = 0; cut < data.size(); ++cut) {
+      std::string msg;
+      ExitCode c = scan_error(data.substr(0, cut), &msg);
+      ASSERT_EQ(c, ExitCode::kCorrupt) << name << " cut at " << cut << ": " << msg;
+    }
+    EXPECT_EQ(scan_error(data), ExitCode::kOk) << name;
+  }
+}
+
+TEST(RecordScanner, FlippedBytesNeverPassSilently) {
+  std::string data = test::read_file(test::shared_fixture("redis_librdb/test_dumps_misc_with_stream.rdb"));
+  std::mt19937 rng(1);
+  for (int i = 0; i < 2000; ++i) {
+    std::string bad = data;
+    size_t at = 9 + rng() % (data.size() - 9);
+    uint8_t flip = static_cast<uint8_t>(1 + rng() % 255);
+    bad[at] = static_cast<char>(bad[at] ^ flip);
+    ExitCode c = scan_error(bad);
+    // The CRC covers every byte but the trailer: a flip there is a mismatch too.
+    EXPECT_NE(c, ExitCode::kOk) << "flip at " << at;
+  }
+}
+
+TEST(RecordScanner, ChecksumMismatchNamesBothValues) {
+  std::string good = RdbBuilder().string_key("a", "b").eof().bytes();
+  EXPECT_EQ(scan_error(good), ExitCode::kOk);
+  std::string bad = RdbBuilder().string_key("a", "b").eof_with_crc(0x1122334455667788ull).bytes();
+  std::string msg;
+  EXPECT_EQ(scan_error(bad, &msg), ExitCode::kCorrupt);
+  EXPECT_NE(msg.find("checksum mismatch"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("0x1122334455667788"), std::string::npos) << msg;
+  // A zero CRC means the producer disabled checksums: accepted, as servers do.
+  EXPECT_EQ(scan_error(RdbBuilder().string_key("a", "b").eof_with_crc(0).bytes()), ExitCode::kOk);
+}
+
+TEST(RecordScanner, UnknownTypeIsUnsupportedWithOffset) {
+  std::string bytes = RdbBuilder().string_key("a", "b").byte(8).str("k").str("v").eof().bytes();
+  std::string msg;
+  EXPECT_EQ(scan_error(bytes, &msg), ExitCode::kUnsupported);
+  EXPECT_NE(msg.find("byte offset 14"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown value type or opcode 8"), std::string::npos) << msg;
+  // Redis-only types are unknown under VALKEY magic.
+  EXPECT_EQ(scan_error(RdbBuilder("VALKEY080").byte(24).str("k").eof().bytes()), ExitCode::kUnsupported);
+  EXPECT_EQ(scan_error(RdbBuilder().byte(6).str("k").eof().bytes()), ExitCode::kUnsupported);
+  EXPECT_EQ(scan_error(RdbBuilder().byte(246).eof().bytes()), ExitCode::kUnsupported);
+}
+
+TEST(RecordScanner, HeaderErrors) {
+  std::string msg;
+  EXPECT_EQ(scan_error("", &msg), ExitCode::kCorrupt);
+  EXPECT_EQ(scan_error("REDIS00", &msg), ExitCode::kCorrupt);
+  EXPECT_EQ(scan_error("HELLO WORLD", &msg), ExitCode::kCorrupt);
+  EXPECT_NE(msg.find("not an RDB file"), std::string::npos);
+  EXPECT_EQ(scan_error(std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10), &msg), ExitCode::kCorrupt);
+  EXPECT_NE(msg.find("gzip"), std::string::npos);
+  EXPECT_EQ(scan_error(RdbBuilder("REDIS0015").eof().bytes(), &msg), ExitCode::kUnsupported);
+  EXPECT_EQ(scan_error(RdbBuilder("VALKEY011").eof().bytes(), &msg), ExitCode::kUnsupported);
+}
+
+TEST(RecordScanner, ExpireMustBeFollowedByAKey) {
+  EXPECT_EQ(scan_error(RdbBuilder().expire_ms(1).select_db(1).string_key("a", "b").eof().bytes()), ExitCode::kCorrupt);
+  EXPECT_EQ(scan_error(RdbBuilder().expire_ms(1).eof().bytes()), ExitCode::kCorrupt);
+}
+
+TEST(RecordScanner, PrefixOpcodesReachTheKey) {
+  std::string bytes = RdbBuilder().expire_ms(1700000000123).byte(248).len(77).byte(249).byte(5).string_key("k", "v").eof().bytes();
+  MemorySource src("m", bytes.data(), bytes.size());
+  RecordScanner sc(src);
+  sc.read_header();
+  Record r;
+  ASSERT_TRUE(sc.next(r));
+  ASSERT_EQ(r.kind, RecordKind::kKey);
+  EXPECT_EQ(r.offset, 9u);
+  EXPECT_TRUE(r.prefix.has_expire);
+  EXPECT_EQ(r.prefix.expire_ms, 1700000000123);
+  EXPECT_TRUE(r.prefix.has_idle);
+  EXPECT_EQ(r.prefix.idle, 77u);
+  EXPECT_TRUE(r.prefix.has_freq);
+  EXPECT_EQ(r.prefix.freq, 5);
+  EXPECT_EQ(r.key, "k");
+  MemorySink value;
+  sc.copy_payload(value);
+  value.finalize();
+  EXPECT_EQ(std::string(value.data().begin(), value.data().end()), std::string("\x01v", 2));
+  ASSERT_TRUE(sc.next(r));
+  EXPECT_EQ(r.kind, RecordKind::kEof);
+  EXPECT_FALSE(sc.next(r));
+}
+
+}  // namespace
+}  // namespace rdbrekey
