@@ -19,8 +19,7 @@ namespace rdbrekey {
 void ByteSource::flush_hooks() {
   if (crc_on_ && pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));
   crc_pos_ = pos_;
-  if (tee_ && pos_ > tee_pos_) tee_->write(tee_pos_, static_cast<size_t>(pos_ - tee_pos_));
-  tee_pos_ = pos_;
+  flush_tee();
   after_flush();
 }
 
@@ -35,12 +34,12 @@ uint64_t ByteSource::checksum() {
 }
 
 void ByteSource::begin_tee(ByteSink& sink) {
-  flush_hooks();
+  tee_pos_ = pos_;
   tee_ = &sink;
 }
 
 void ByteSource::end_tee() {
-  flush_hooks();
+  flush_tee();
   tee_ = nullptr;
 }
 

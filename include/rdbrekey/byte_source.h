@@ -12,9 +12,11 @@
 #include <memory>
 #include <string>
 
+#include "rdbrekey/byte_sink.h"
+
 namespace rdbrekey {
 
-class ByteSink;
+
 
 class ByteSource {
  public:
@@ -69,7 +71,13 @@ class ByteSource {
   virtual bool refill(size_t need) = 0;
   // Called after the hooks have caught up, about every kHookChunk bytes.
   virtual void after_flush() {}
+  // Both hooks catch up with pos_: the CRC (in large steps, see checkpoint) and the tee.
   void flush_hooks();
+  // Only the tee catches up (at the end of each copied value: the CRC can wait).
+  void flush_tee() {
+    if (tee_ && pos_ > tee_pos_) tee_->write(tee_pos_, static_cast<size_t>(pos_ - tee_pos_));
+    tee_pos_ = pos_;
+  }
   void set_buffer(const uint8_t* begin, const uint8_t* end, uint64_t base_offset) {
     buf_begin_ = pos_ = crc_pos_ = tee_pos_ = begin;
     end_ = end;
