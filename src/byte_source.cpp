@@ -78,6 +78,7 @@ MemorySource::MemorySource(std::string name, const void* data, size_t size) : By
   const auto* p = static_cast<const uint8_t*>(data);
   set_buffer(p, p + size, 0);
   size_hint_ = size;
+  stable_ = true;
 }
 
 bool MemorySource::refill(size_t) { return false; }
@@ -104,6 +105,7 @@ FileSource::FileSource(const std::string& path) : ByteSource(path == "-" ? "<std
       ::madvise(map_, map_size_, MADV_SEQUENTIAL);
       const auto* p = static_cast<const uint8_t*>(map_);
       set_buffer(p, p + map_size_, 0);
+      stable_ = true;
       eof_ = true;
       return;
     }

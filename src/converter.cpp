@@ -46,7 +46,7 @@ struct DbState {
   AppState* app = nullptr;  // nullptr: unmapped
 };
 
-std::string type_hint(uint8_t type, RdbVersion in, RdbVersion out) {
+std::string type_hint(uint8_t type, RdbVersion in) {
   if (in.is_valkey() && type == rdb::kTypeValkeyHash2)
     return "it is a Valkey 9 hash with field TTLs, which only VALKEY080 holds: convert with --rdb-version 80 "
            "for a Valkey >= 9 target, or remove the field TTLs (HPERSIST) on the source before saving";
@@ -59,9 +59,9 @@ std::string type_hint(uint8_t type, RdbVersion in, RdbVersion out) {
     return fmt::format("Redis {} writes every stream in this form: convert with --rdb-version {} for a Redis target "
                        "of that version",
                        in.number == 13 ? "8.6" : "8.8", in.number);
-  return fmt::format("choose an output version that has it (--rdb-version {}), which {} can load", in.magic(),
-                     loaders_of(in));
-  (void)out;
+  RdbVersion first = first_version_with_type(type, in);
+  return fmt::format("choose an output version that has it (--rdb-version {} or later), which {} can load",
+                     first.magic(), loaders_of(first));
 }
 
 class Conversion {
@@ -124,6 +124,7 @@ class Conversion {
 
   void scan_input(RecordScanner& sc, RdbVersion in_version, RdbWriter& writer, ByteSink& sink, bool first_input) {
     sc.set_refuse_len64(in_version.number >= 8 && !out_version_.has_64bit_lengths());
+    for (int t = 0; t < 256; ++t) can_hold_[t] = output_can_hold_type(static_cast<uint8_t>(t), in_version, out_version_);
     DbState* cur = &enter_db(0);
     Record r;
     while (sc.next(r)) {
@@ -174,9 +175,10 @@ class Conversion {
                    ByteSink& sink) {
     DbStats& stats = *db.stats;
     ++stats.keys_read;
-    std::string_view new_key;
+    RenamedKey new_key;
     if (db.app) {
-      switch (db.app->renamer.rename(r.key, key_out_)) {
+      new_key = db.app->renamer.rename(r.key);
+      switch (new_key.rule) {
         case RenameRule::kAlreadyPrefixed: ++stats.already_prefixed; break;
         case RenameRule::kHashtag: ++stats.hashtagged; break;
         case RenameRule::kPrefixed:
@@ -184,8 +186,7 @@ class Conversion {
           if (r.key.empty()) ++stats.empty_key;
           break;
       }
-      new_key = key_out_;
-      if (opt_.data_version && new_key == db.app->guard_key) {
+      if (opt_.data_version && new_key.rule != RenameRule::kHashtag && db.app->renamer.becomes_guard(r.key)) {
         take_guard_source(sc, r, *db.app, stats);
         return;
       }
@@ -198,13 +199,13 @@ class Conversion {
           return;
         case UnmappedPolicy::kKeep:
           ++stats.kept_unmapped;
-          new_key = r.key;
+          new_key = RenamedKey::of(r.key);
           break;
       }
     }
-    if (!output_can_hold_type(r.opcode, in_version, out_version_))
+    if (!can_hold_[r.opcode])
       refuse_record(sc, fmt::format("{} cannot hold a value of type {}; {}", out_version_.magic(),
-                                    type_name(r.opcode, in_version), type_hint(r.opcode, in_version, out_version_)));
+                                    type_name(r.opcode, in_version), type_hint(r.opcode, in_version)));
     if (r.prefix.has_expire) {
       ++stats.with_ttl;
       if (!r.prefix.expire_in_seconds && out_version_.number < 3)
@@ -277,7 +278,7 @@ class Conversion {
   std::map<std::string, AppState> apps_;
   std::map<uint64_t, AppState*> app_of_db_;
   std::map<uint64_t, DbState> db_state_;
-  std::string key_out_;
+  bool can_hold_[256] = {};  // output_can_hold_type for the current input
   std::string value_;
 };
 

@@ -29,35 +29,37 @@ std::string app_prefix_from_name(std::string_view name) {
 }
 
 KeyRenamer::KeyRenamer(std::string prefix, std::vector<std::string> hashtag_families)
-    : prefix_(std::move(prefix)), colon_prefix_(prefix_ + ":"), brace_prefix_("{" + prefix_ + ":") {
-  for (auto& f : hashtag_families) families_.push_back(f + ":");
+    : prefix_(std::move(prefix)),
+      colon_prefix_(prefix_ + ":"),
+      brace_prefix_("{" + prefix_ + ":"),
+      guard_key_(prefix_ + ":data_version") {
+  for (auto& f : hashtag_families) families_.push_back(Family{f + ":", brace_prefix_ + f + ":"});
+}
+
+RenamedKey KeyRenamer::rename_hashtag(std::string_view key, const Family& f) const {
+  // "F:<queue>[:<rest>]" -> "{P:F:<queue>}[:<rest>]"
+  RenamedKey out;
+  out.rule = RenameRule::kHashtag;
+  std::string_view rest = key.substr(f.match.size());
+  size_t colon = rest.find(':');
+  out.add(f.open);
+  out.add(rest.substr(0, colon));
+  out.add("}");
+  if (colon != std::string_view::npos) out.add(rest.substr(colon));
+  return out;
+}
+
+std::string RenamedKey::str() const {
+  std::string s;
+  s.reserve(size);
+  for (uint8_t i = 0; i < count; ++i) s += parts[i];
+  return s;
 }
 
 RenameRule KeyRenamer::rename(std::string_view key, std::string& out) const {
-  if (key.starts_with(colon_prefix_) || key.starts_with(brace_prefix_)) {
-    out.assign(key);
-    return RenameRule::kAlreadyPrefixed;
-  }
-  for (const std::string& family : families_) {
-    if (!key.starts_with(family)) continue;
-    std::string_view rest = key.substr(family.size());
-    size_t colon = rest.find(':');
-    std::string_view queue = rest.substr(0, colon);
-    out.clear();
-    out.reserve(key.size() + prefix_.size() + 4);
-    out += '{';
-    out += colon_prefix_;
-    out += family;
-    out += queue;
-    out += '}';
-    if (colon != std::string_view::npos) out += rest.substr(colon);
-    return RenameRule::kHashtag;
-  }
-  out.clear();
-  out.reserve(colon_prefix_.size() + key.size());
-  out += colon_prefix_;
-  out += key;
-  return RenameRule::kPrefixed;
+  RenamedKey k = rename(key);
+  out = k.str();
+  return k.rule;
 }
 
 }  // namespace rdbrekey

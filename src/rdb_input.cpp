@@ -83,7 +83,7 @@ uint64_t RdbInput::read_len_slow(const char* what) {
   fail(ExitCode::kCorrupt, fmt::format("unknown length encoding 0x{:02x} in {}", b, what));
 }
 
-void RdbInput::skip_bytes(uint64_t n, const char* what) {
+void RdbInput::skip_bytes_slow(uint64_t n, const char* what) {
   if (src_.size_hint() && n > src_.size_hint() - std::min(src_.size_hint(), src_.offset()))
     truncated(what, n - (src_.size_hint() - src_.offset()));
   uint64_t start = src_.offset();
@@ -102,7 +102,7 @@ void RdbInput::read_bytes(void* out, size_t n, const char* what) {
   std::memcpy(out, tmp.data(), n);
 }
 
-void RdbInput::skip_string(const char* what) {
+void RdbInput::skip_string_slow(const char* what) {
   uint64_t len;
   uint8_t enc;
   if (!read_len_or_encoding(len, enc, what)) {
@@ -127,6 +127,15 @@ void RdbInput::skip_string(const char* what) {
 }
 
 void RdbInput::read_string(std::string& out, const char* what) {
+  // Fast path: a short plain string wholly in the buffer (most keys).
+  if (src_.available() >= 2 + 64) {
+    const uint8_t* p = src_.pos();
+    if (p[0] < 0x40) {
+      out.assign(reinterpret_cast<const char*>(p + 1), p[0]);
+      src_.advance(1 + p[0]);
+      return;
+    }
+  }
   out.clear();
   uint64_t len;
   uint8_t enc;

@@ -85,6 +85,14 @@ bool output_can_hold_type(uint8_t type, RdbVersion in, RdbVersion out) {
   }
 }
 
+RdbVersion first_version_with_type(uint8_t type, RdbVersion in) {
+  if (type < 22 && kFirstVersion[type] > 0) return RdbVersion{RdbFamily::kRedis, kFirstVersion[type]};
+  if (in.is_valkey()) return RdbVersion{RdbFamily::kValkey, 80};
+  if (type == rdb::kTypeStreamListpacks4) return RdbVersion{RdbFamily::kRedis, 13};
+  if (type == rdb::kTypeStreamListpacks5 || type == rdb::kTypeArray) return RdbVersion{RdbFamily::kRedis, 14};
+  return RdbVersion{RdbFamily::kRedis, 12};
+}
+
 std::string_view type_name(uint8_t type, RdbVersion in) {
   static constexpr std::string_view kNames[] = {
       "string", "list", "set", "zset", "hash", "zset2", "module-pre-ga", "module",

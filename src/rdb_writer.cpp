@@ -45,8 +45,7 @@ void RdbWriter::write_aux(std::string_view field, std::string_view value) {
   write_string(value);
 }
 
-void RdbWriter::select_db(uint64_t db) {
-  if (db_selected_ && db_ == db) return;
+void RdbWriter::write_select_db(uint64_t db) {
   sink_.put(rdb::kOpSelectDb);
   write_length(db);
   db_selected_ = true;

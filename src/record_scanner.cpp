@@ -37,6 +37,7 @@ RdbVersion RecordScanner::read_header() {
   }
   src_.advance(rdb::kMagicSize);
   in_.set_version(*v);
+  for (int t = 0; t < 256; ++t) is_value_type_[t] = is_value_type(static_cast<uint8_t>(t), *v);
   return *v;
 }
 
@@ -77,11 +78,18 @@ bool RecordScanner::next(Record& r) {
     src_.advance(1);
     r.opcode = op;
     const RdbVersion ver = in_.version();
-    if (is_value_type(op, ver)) {
+    if (is_value_type_[op]) {
       r.kind = RecordKind::kKey;
       in_.set_context("key record", r.offset);
-      in_.read_string(key_buf_, "key");
-      r.key = key_buf_;
+      const uint8_t* p = src_.pos();
+      if (src_.stable() && src_.available() > 64 && p[0] < 0x40) {
+        // A short plain key in a buffer that never moves: a view, no copy.
+        r.key = std::string_view(reinterpret_cast<const char*>(p + 1), p[0]);
+        src_.advance(1u + p[0]);
+      } else {
+        in_.read_string(key_buf_, "key");
+        r.key = key_buf_;
+      }
       in_.set_key_context(r.key, db_, op, r.offset);
       payload_pending_ = true;
       return true;

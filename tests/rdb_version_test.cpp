@@ -60,6 +60,14 @@ TEST(RdbVersion, WhatAnOutputCanHold) {
   EXPECT_FALSE(output_can_hold_type(rdb::kTypeModulePreGa, R(8), R(8)));
 }
 
+TEST(RdbVersion, FirstVersionWithAType) {
+  EXPECT_EQ(first_version_with_type(rdb::kTypeStreamListpacks3, R(12)), R(11));
+  EXPECT_EQ(first_version_with_type(rdb::kTypeHashListpack, R(12)), R(10));
+  EXPECT_EQ(first_version_with_type(rdb::kTypeHashMetadata, R(12)), R(12));
+  EXPECT_EQ(first_version_with_type(rdb::kTypeStreamListpacks4, R(13)), R(13));
+  EXPECT_EQ(first_version_with_type(rdb::kTypeValkeyHash2, V80), V80);
+}
+
 TEST(RdbVersion, TypeBytesDependOnTheMagic) {
   EXPECT_TRUE(is_value_type(22, R(12)));
   EXPECT_TRUE(is_value_type(22, V80));

@@ -44,7 +44,7 @@ TEST(RdbWriter, WritesAFileTheScannerReadsBack) {
   p.has_expire = true;
   int64_t ms = 1893456000000;
   std::memcpy(p.expire_raw, &ms, 8);
-  w.write_key_header(p, 0, "condo:k");
+  w.write_key_header(p, 0, RenamedKey::of("condo:k"));
   sink.write("\x01v", 2);  // the value, as the scanner would copy it
   w.write_string_key("condo:data_version", "2");
   w.finish();
@@ -85,7 +85,7 @@ TEST(RdbWriter, OldVersionsHaveNoTrailerAndNoHints) {
   KeyPrefix p;
   p.has_idle = true;
   p.idle = 5;
-  w.write_key_header(p, 0, "k");
+  w.write_key_header(p, 0, RenamedKey::of("k"));
   sink.write("\x01v", 2);
   w.finish();
   EXPECT_EQ(bytes_of(sink), std::string("REDIS0004\x00\x01k\x01v\xff", 15));

@@ -33,6 +33,9 @@ class ByteSource {
   uint64_t offset() const { return base_offset_ + static_cast<uint64_t>(pos_ - buf_begin_); }
   // Total size when known (regular files), else 0.
   uint64_t size_hint() const { return size_hint_; }
+  // True when the whole input stays in place (memory, a mapped file): views into the buffer
+  // stay valid until the source is destroyed.
+  bool stable() const { return stable_; }
 
   // Exposed buffer: [pos(), pos() + available()).
   const uint8_t* pos() const { return pos_; }
@@ -92,6 +95,7 @@ class ByteSource {
   const uint8_t* tee_pos_ = nullptr;
   uint64_t base_offset_ = 0;
   uint64_t size_hint_ = 0;
+  bool stable_ = false;
   bool crc_on_ = true;
   uint64_t crc_ = 0;
   ByteSink* tee_ = nullptr;

@@ -10,6 +10,10 @@ namespace rdbrekey {
 // Continues `crc` over `size` bytes at `data`; start a new checksum with crc = 0.
 uint64_t crc64(uint64_t crc, const void* data, size_t size) noexcept;
 
+// The same without carry-less multiplication instructions (the fallback on CPUs without
+// PCLMULQDQ; exposed for tests and benchmarks).
+uint64_t crc64_portable(uint64_t crc, const void* data, size_t size) noexcept;
+
 // The CRC of A followed by B, given crc(A), crc(B) and B's length: lets a checksum of a copied
 // range be reused instead of hashing the same bytes twice.
 uint64_t crc64_combine(uint64_t crc_a, uint64_t crc_b, uint64_t size_b) noexcept;

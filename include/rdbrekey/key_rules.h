@@ -25,21 +25,76 @@ enum class RenameRule : uint8_t {
   kPrefixed,         // rule 3: "P:key"
 };
 
+// Whether `key` starts with `prefix` (the first byte decides most keys without a call).
+inline bool has_prefix(std::string_view key, std::string_view prefix) {
+  return key.size() >= prefix.size() && (prefix.empty() || key[0] == prefix[0]) &&
+         __builtin_memcmp(key.data(), prefix.data(), prefix.size()) == 0;
+}
+
+// A new key name as up to four pieces (views into the old key and the renamer's own strings),
+// so that it can be written out without being assembled first.
+struct RenamedKey {
+  RenameRule rule = RenameRule::kAlreadyPrefixed;
+  uint8_t count = 0;
+  size_t size = 0;
+  std::string_view parts[4];
+  void add(std::string_view part) {
+    parts[count++] = part;
+    size += part.size();
+  }
+  std::string str() const;
+  // A name kept as it is.
+  static RenamedKey of(std::string_view whole) {
+    RenamedKey k;
+    k.add(whole);
+    return k;
+  }
+};
+
 class KeyRenamer {
  public:
   KeyRenamer(std::string prefix, std::vector<std::string> hashtag_families);
 
   const std::string& prefix() const { return prefix_; }
-  // Writes the new name of `key` into `out` (its previous content is replaced).
+  // The new name of `key`, as pieces valid while `key` and this renamer live.
+  RenamedKey rename(std::string_view key) const {
+    RenamedKey out;
+    if (has_prefix(key, colon_prefix_) || has_prefix(key, brace_prefix_)) {
+      out.rule = RenameRule::kAlreadyPrefixed;
+      out.add(key);
+      return out;
+    }
+    for (const Family& f : families_) {
+      if (has_prefix(key, f.match)) return rename_hashtag(key, f);
+    }
+    out.rule = RenameRule::kPrefixed;
+    out.add(colon_prefix_);
+    out.add(key);
+    return out;
+  }
+  // The same, assembled into `out` (its previous content is replaced).
   RenameRule rename(std::string_view key, std::string& out) const;
+  // Whether `key` is renamed to the start-up guard P:data_version.
+  bool becomes_guard(std::string_view key) const {
+    constexpr std::string_view kName = "data_version";
+    return (key.size() == kName.size() && __builtin_memcmp(key.data(), kName.data(), kName.size()) == 0) ||
+           (key.size() == guard_key_.size() && __builtin_memcmp(key.data(), guard_key_.data(), key.size()) == 0);
+  }
   // The start-up guard's key, "P:data_version".
-  std::string guard_key() const { return prefix_ + ":data_version"; }
+  const std::string& guard_key() const { return guard_key_; }
 
  private:
+  struct Family {
+    std::string match;  // "F:"
+    std::string open;   // "{P:F:"
+  };
+  RenamedKey rename_hashtag(std::string_view key, const Family& f) const;
+
   std::string prefix_;
   std::string colon_prefix_;  // "P:"
   std::string brace_prefix_;  // "{P:"
-  std::vector<std::string> families_;  // "F:" each
+  std::string guard_key_;     // "P:data_version"
+  std::vector<Family> families_;
 };
 
 }  // namespace rdbrekey

@@ -67,10 +67,25 @@ class RdbInput {
   // A length, or an encoded-string marker: returns true and sets `encoding` for 11xxxxxx.
   bool read_len_or_encoding(uint64_t& len, uint8_t& encoding, const char* what);
 
-  void skip_bytes(uint64_t n, const char* what);
+  void skip_bytes(uint64_t n, const char* what) {
+    if (n <= src_.available()) {
+      src_.advance(static_cast<size_t>(n));
+      return;
+    }
+    skip_bytes_slow(n, what);
+  }
   void read_bytes(void* out, size_t n, const char* what);
   // Walks one RDB string without decoding it.
-  void skip_string(const char* what);
+  void skip_string(const char* what) {
+    if (src_.available() >= 64) {
+      uint8_t b = *src_.pos();
+      if (b < 0x40 && src_.available() > b) {  // short plain string, in the buffer
+        src_.advance(1u + b);
+        return;
+      }
+    }
+    skip_string_slow(what);
+  }
   // Decodes one RDB string into `out` (replacing its content); refuses strings longer than
   // kMaxDecodedString.
   void read_string(std::string& out, const char* what);
@@ -80,6 +95,8 @@ class RdbInput {
 
  private:
   uint64_t read_len_slow(const char* what);
+  void skip_bytes_slow(uint64_t n, const char* what);
+  void skip_string_slow(const char* what);
 
   ByteSource& src_;
   RdbVersion version_;

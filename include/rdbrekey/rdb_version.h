@@ -44,6 +44,9 @@ bool is_known_version(RdbVersion v);
 // version `out`. Types 22..28 mean different things under REDIS and VALKEY magic.
 bool output_can_hold_type(uint8_t type, RdbVersion in, RdbVersion out);
 
+// The first version that holds a value type read from a file of version `in` (for hints).
+RdbVersion first_version_with_type(uint8_t type, RdbVersion in);
+
 // Human name of a value type as read from a file of version `in` ("hash-listpack", ...).
 std::string_view type_name(uint8_t type, RdbVersion in);
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "rdbrekey/byte_sink.h"
+#include "rdbrekey/key_rules.h"
 #include "rdbrekey/rdb_version.h"
 #include "rdbrekey/record_scanner.h"
 
@@ -24,17 +25,19 @@ class RdbWriter {
   void write_header();
   void write_aux(std::string_view field, std::string_view value);
   // Selects db `db` unless it is the current one.
-  void select_db(uint64_t db);
+  void select_db(uint64_t db) {
+    if (!db_selected_ || db_ != db) write_select_db(db);
+  }
   // Writes an opcode whose payload the caller copies next (MODULE_AUX, FUNCTION2).
   void write_opcode(uint8_t opcode) { sink_.put(opcode); }
   // Writes the prefix opcodes, the type byte and the key; the caller copies the value next.
-  void write_key_header(const KeyPrefix& prefix, uint8_t type, std::string_view key) {
+  void write_key_header(const KeyPrefix& prefix, uint8_t type, const RenamedKey& key) {
     if (prefix.has_expire | prefix.has_idle | prefix.has_freq || !prefix.key_meta.empty()) write_prefix(prefix);
     uint8_t* p = sink_.reserve(10);
     p[0] = type;
-    size_t n = 1 + encode_length(p + 1, key.size());
+    size_t n = 1 + encode_length(p + 1, key.size);
     sink_.commit(n);
-    sink_.write(key.data(), key.size());
+    for (uint8_t i = 0; i < key.count; ++i) sink_.write(key.parts[i].data(), key.parts[i].size());
     ++keys_written_;
   }
   // A whole string key without TTL (the start-up guard).
@@ -46,6 +49,7 @@ class RdbWriter {
 
  private:
   void write_prefix(const KeyPrefix& prefix);
+  void write_select_db(uint64_t db);
   void write_length(uint64_t len);
   void write_string(std::string_view s);
 

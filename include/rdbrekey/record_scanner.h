@@ -98,6 +98,7 @@ class RecordScanner {
 
   ByteSource& src_;
   RdbInput in_;
+  bool is_value_type_[256] = {};  // for the input's version, filled by read_header
   ValueWalker walker_;
   uint64_t db_ = 0;
   bool payload_pending_ = false;
