@@ -67,10 +67,12 @@ AtomicFileSink::AtomicFileSink(std::string path, bool overwrite) : path_(std::mo
   if (fd_ < 0) io_error("cannot create a temporary file in the output directory", temp_path_, errno);
   std::memcpy(g_temp_path, temp_path_.c_str(), temp_path_.size() + 1);
   g_temp_live = 1;
+  start_background();
 }
 
 AtomicFileSink::~AtomicFileSink() {
   if (!done_) cancel();
+  stop_background();
 }
 
 void AtomicFileSink::write_out(const uint8_t* data, size_t size) {
@@ -87,6 +89,7 @@ void AtomicFileSink::write_out(const uint8_t* data, size_t size) {
 
 void AtomicFileSink::finalize() {
   ByteSink::finalize();
+  stop_background();
   if (::fsync(fd_) != 0) io_error("fsync failed", temp_path_, errno);
   if (::fchmod(fd_, 0644) != 0) io_error("chmod failed", temp_path_, errno);
   if (::close(fd_) != 0) {
@@ -113,6 +116,7 @@ void AtomicFileSink::finalize() {
 
 void AtomicFileSink::cancel() noexcept {
   if (done_) return;
+  stop_background();
   g_temp_live = 0;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;

@@ -1,10 +1,27 @@
 #include "rdbrekey/byte_sink.h"
 
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "rdbrekey/crc64.h"
 
 namespace rdbrekey {
+
+// One job at a time: a full buffer to checksum (from crc_from) and deliver.
+struct ByteSink::Background {
+  std::mutex mu;
+  std::condition_variable cv;
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  size_t crc_from = 0;
+  bool busy = false;
+  bool stop = false;
+  std::exception_ptr error;
+  std::thread thread;
+};
 
 ByteSink::ByteSink(size_t buffer_size)
     : buffer_(std::make_unique<uint8_t[]>(buffer_size)), capacity_(buffer_size) {
@@ -12,10 +29,76 @@ ByteSink::ByteSink(size_t buffer_size)
   end_ = pos_ + capacity_;
 }
 
+ByteSink::~ByteSink() { stop_background(); }
+
+void ByteSink::start_background() {
+  spare_ = std::make_unique<uint8_t[]>(capacity_);
+  background_ = std::make_unique<Background>();
+  Background* bg = background_.get();
+  bg->thread = std::thread([this, bg] {
+    std::unique_lock lock(bg->mu);
+    for (;;) {
+      bg->cv.wait(lock, [bg] { return bg->busy || bg->stop; });
+      if (!bg->busy) return;
+      const uint8_t* data = bg->data;
+      size_t size = bg->size, crc_from = bg->crc_from;
+      lock.unlock();
+      try {
+        if (!bg->error) {
+          crc_ = crc64(crc_, data + crc_from, size - crc_from);
+          write_out(data, size);
+        }
+      } catch (...) {
+        bg->error = std::current_exception();
+      }
+      lock.lock();
+      bg->busy = false;
+      bg->cv.notify_all();
+    }
+  });
+}
+
+void ByteSink::drain() {
+  if (!background_) return;
+  Background* bg = background_.get();
+  std::unique_lock lock(bg->mu);
+  bg->cv.wait(lock, [bg] { return !bg->busy; });
+  if (bg->error) std::rethrow_exception(bg->error);
+}
+
+void ByteSink::stop_background() noexcept {
+  if (!background_) return;
+  {
+    std::unique_lock lock(background_->mu);
+    background_->cv.wait(lock, [this] { return !background_->busy; });
+    background_->stop = true;
+    background_->cv.notify_all();
+  }
+  background_->thread.join();
+  background_.reset();
+}
+
 void ByteSink::flush_buffer() {
   uint8_t* begin = buffer_.get();
-  if (pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));
   size_t n = static_cast<size_t>(pos_ - begin);
+  if (background_) {
+    drain();  // the spare buffer is free again
+    if (n) {
+      Background* bg = background_.get();
+      std::lock_guard lock(bg->mu);
+      bg->data = begin;
+      bg->size = n;
+      bg->crc_from = static_cast<size_t>(crc_pos_ - begin);
+      bg->busy = true;
+      bg->cv.notify_all();
+    }
+    std::swap(buffer_, spare_);
+    flushed_ += n;
+    pos_ = crc_pos_ = buffer_.get();
+    end_ = pos_ + capacity_;
+    return;
+  }
+  if (pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));
   if (n) write_out(begin, n);
   flushed_ += n;
   pos_ = crc_pos_ = begin;
@@ -26,6 +109,7 @@ void ByteSink::write_slow(const void* data, size_t size) {
   if (size >= capacity_ / 2) {
     // Large ranges go straight to the destination: no second copy.
     flush_buffer();
+    drain();
     crc_ = crc64(crc_, p, size);
     write_out(p, size);
     flushed_ += size;
@@ -42,6 +126,7 @@ void ByteSink::write_slow(const void* data, size_t size) {
 }
 
 uint64_t ByteSink::checksum() {
+  drain();
   if (pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));
   crc_pos_ = pos_;
   return crc_;
@@ -56,6 +141,9 @@ void ByteSink::write_unchecksummed(const void* data, size_t size) {
   crc_pos_ = pos_;
 }
 
-void ByteSink::finalize() { flush_buffer(); }
+void ByteSink::finalize() {
+  flush_buffer();
+  drain();
+}
 
 }  // namespace rdbrekey

@@ -14,7 +14,7 @@ namespace rdbrekey {
 class ByteSink {
  public:
   explicit ByteSink(size_t buffer_size = 1 << 20);
-  virtual ~ByteSink() = default;
+  virtual ~ByteSink();
   ByteSink(const ByteSink&) = delete;
   ByteSink& operator=(const ByteSink&) = delete;
 
@@ -49,14 +49,25 @@ class ByteSink {
   virtual void cancel() noexcept {}
 
  protected:
-  // Delivers bytes to the destination.
+  // Delivers bytes to the destination (on the background thread once start_background()).
   virtual void write_out(const uint8_t* data, size_t size) = 0;
   void flush_buffer();
+  // From now on, full buffers are checksummed and delivered by a second thread while the
+  // caller fills the next one (two buffers; the caller waits only when both are full).
+  void start_background();
+  // Waits for the background thread to deliver everything handed to it; rethrows its error.
+  void drain();
+  // Stops the background thread (after draining); never throws. Subclasses call it in their
+  // destructor and cancel() before releasing what write_out uses.
+  void stop_background() noexcept;
 
  private:
+  struct Background;
   void write_slow(const void* data, size_t size);
 
   std::unique_ptr<uint8_t[]> buffer_;
+  std::unique_ptr<uint8_t[]> spare_;
+  std::unique_ptr<Background> background_;
   size_t capacity_;
   uint8_t* pos_;
   uint8_t* end_;

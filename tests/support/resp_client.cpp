@@ -99,7 +99,23 @@ std::string to_string(const Reply& r) {
   return "?";
 }
 
-void PrintTo(const Reply& r, std::ostream* os) { *os << to_string(r); }
+std::string to_short_string(const Reply& r, size_t max_bytes, size_t max_elements) {
+  if (r.type == Reply::Type::kBulk && r.str.size() > max_bytes)
+    return "\"" + escape_bytes(r.str.substr(0, max_bytes)) + "\"... (" + std::to_string(r.str.size()) + " bytes)";
+  if (r.type != Reply::Type::kArray) return to_string(r);
+  std::string s = "[";
+  for (size_t i = 0; i < r.elements.size(); ++i) {
+    if (i) s += ", ";
+    if (i == max_elements) {
+      s += "... (" + std::to_string(r.elements.size()) + " elements)";
+      break;
+    }
+    s += to_short_string(r.elements[i], max_bytes, max_elements);
+  }
+  return s + "]";
+}
+
+void PrintTo(const Reply& r, std::ostream* os) { *os << to_short_string(r, 200, 40); }
 
 std::string encode_command(const std::vector<std::string>& args) {
   std::string out = "*" + std::to_string(args.size()) + "\r\n";
@@ -242,7 +258,10 @@ Reply RespClient::ok(const std::vector<std::string>& args) {
   Reply r = cmd(args);
   if (r.is_error()) {
     std::string c;
-    for (const auto& a : args) c += (c.empty() ? "" : " ") + escape_bytes(a.substr(0, 40));
+    for (const auto& a : args) {
+      if (!c.empty()) c += ' ';
+      c += escape_bytes(a.substr(0, 40));
+    }
     throw std::runtime_error("command failed: " + c + ": " + r.str);
   }
   return r;

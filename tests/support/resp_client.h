@@ -54,7 +54,11 @@ struct Reply {
 // A readable rendering: strings quoted with non-printable bytes escaped, arrays in [ ].
 std::string to_string(const Reply& r);
 std::string escape_bytes(const std::string& bytes);
-void PrintTo(const Reply& r, std::ostream* os);  // GoogleTest's printer
+// The same, abbreviated: long strings cut after max_bytes, long arrays after max_elements.
+std::string to_short_string(const Reply& r, size_t max_bytes, size_t max_elements);
+// GoogleTest's printer: to_short_string(r, 200, 40), so that a failing comparison of large
+// values stays readable.
+void PrintTo(const Reply& r, std::ostream* os);
 
 class RespClient {
  public:
