@@ -6,10 +6,13 @@
 #include <charconv>
 #include <chrono>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "rdbrekey/atomic_file_sink.h"
+#include "rdbrekey/collision_index.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/format.h"
 #include "rdbrekey/key_rules.h"
@@ -44,6 +47,7 @@ struct AppState {
 struct DbState {
   DbStats* stats = nullptr;
   AppState* app = nullptr;  // nullptr: unmapped
+  bool record_all = false;  // every output key goes into the collision index
 };
 
 std::string type_hint(uint8_t type, RdbVersion in) {
@@ -85,6 +89,17 @@ class Conversion {
   }
 
   void run(std::vector<ByteSource*>& sources, ByteSink& sink) {
+    sources_ = &sources;
+    if (sources.size() > CollisionIndex::kMaxInputs)
+      throw Error(ExitCode::kUsage, fmt::format("at most {} inputs", CollisionIndex::kMaxInputs));
+    // Collisions can only come from what the rules keep apart (collision_index.h): decide
+    // where every key must be remembered.
+    record_everything_ = sources.size() > 1 || opt_.unmapped == UnmappedPolicy::kKeep;
+    for (ByteSource* src : sources) record_everything_ |= !src->stable();
+    std::map<std::string, int> dbs_per_prefix;
+    for (auto& [db, app] : app_of_db_) ++dbs_per_prefix[app->renamer.prefix()];
+    for (auto& [db, app] : app_of_db_)
+      if (dbs_per_prefix[app->renamer.prefix()] > 1) shared_prefix_dbs_.insert(db);
     std::vector<std::unique_ptr<RecordScanner>> scanners;
     std::vector<RdbVersion> versions;
     for (ByteSource* src : sources) {
@@ -97,6 +112,7 @@ class Conversion {
     RdbWriter writer(sink, out_version_);
     writer.write_header();
     for (size_t i = 0; i < scanners.size(); ++i) {
+      input_ = static_cast<uint32_t>(i);
       scan_input(*scanners[i], versions[i], writer, sink, i == 0);
       const ScanSummary& s = scanners[i]->summary();
       result_.inputs[i].bytes = s.end_offset;
@@ -104,6 +120,7 @@ class Conversion {
       result_.inputs[i].trailing_bytes = s.trailing_bytes;
     }
     check_unmapped();
+    check_collisions();
     write_guards(writer);
     writer.finish();
     result_.keys_written = writer.keys_written();
@@ -115,7 +132,11 @@ class Conversion {
     if (it != db_state_.end()) return it->second;
     DbStats& stats = result_.dbs[db];
     auto app = app_of_db_.find(db);
-    DbState state{&stats, app == app_of_db_.end() ? nullptr : app->second};
+    DbState state{&stats, app == app_of_db_.end() ? nullptr : app->second,
+                  record_everything_ || shared_prefix_dbs_.count(db) > 0};
+    if ((state.record_all || state.app) && db > CollisionIndex::kMaxDb)
+      throw Error(ExitCode::kUnsupported, fmt::format("database {}: the collision check handles databases 0..{}", db,
+                                                      CollisionIndex::kMaxDb));
     if (state.app) stats.prefix = state.app->renamer.prefix();
     return db_state_.emplace(db, state).first->second;
   }
@@ -215,9 +236,124 @@ class Conversion {
       refuse_record(sc, fmt::format("{} cannot hold key metadata (KEY_META, Redis 8.6+ RDB >= 13); convert with "
                                     "--rdb-version {} for a Redis target of that version",
                                     out_version_.magic(), in_version.number));
+    remember_for_collisions(sc, r, db, new_key);
     writer.select_db(0);
     writer.write_key_header(r.prefix, r.opcode, new_key);
     sc.copy_payload(sink);
+  }
+
+  void remember_for_collisions(RecordScanner& sc, const Record& r, const DbState& db, const RenamedKey& new_key) {
+    if (r.key_offset > CollisionIndex::kMaxOffset)
+      sc.fail(ExitCode::kUnsupported, "the collision check handles inputs up to 1 TiB");
+    uint64_t db_num = sc.current_db();
+    if (db.record_all) {
+      std::string_view name = CollisionIndex::assemble(new_key, scratch_);
+      uint64_t h = CollisionIndex::hash(name);
+      if ((*sources_)[input_]->stable())
+        all_keys_.add(h, KeyRef{input_, db_num, r.key_offset});
+      else
+        all_keys_.add_unseekable(h, input_, db_num, CollisionIndex::second_hash(name));
+    } else if (new_key.rule == RenameRule::kAlreadyPrefixed && db.app->renamer.preimage(r.key, scratch_)) {
+      prefixed_keys_.add(CollisionIndex::hash(scratch_), KeyRef{input_, db_num, r.key_offset});
+      partner_dbs_.insert(db_num);
+    }
+  }
+
+  // The name of the key at `ref` in the output, read again from its (stable) input.
+  std::string output_name_of(const KeyRef& ref) {
+    ByteSource* src = (*sources_)[ref.input];
+    const uint8_t* base = src->stable_data();
+    MemorySource at(src->name(), base + ref.key_offset, src->size_hint() - ref.key_offset);
+    RdbInput in(at, RdbVersion{RdbFamily::kRedis, 11});
+    std::string key;
+    in.read_string(key, "key");
+    auto app = app_of_db_.find(ref.db);
+    return app == app_of_db_.end() ? key : app->second->renamer.rename(key).str();
+  }
+
+  std::string source_key_of(const KeyRef& ref) {
+    ByteSource* src = (*sources_)[ref.input];
+    MemorySource at(src->name(), src->stable_data() + ref.key_offset, src->size_hint() - ref.key_offset);
+    RdbInput in(at, RdbVersion{RdbFamily::kRedis, 11});
+    std::string key;
+    in.read_string(key, "key");
+    return key;
+  }
+
+  std::string describe(const KeyRef& ref) {
+    ByteSource* src = (*sources_)[ref.input];
+    if (!src->stable()) return fmt::format("a key of db {} in {}", ref.db, src->name());
+    std::string key = source_key_of(ref);
+    return fmt::format("db {} key {} ({}, byte {})", ref.db, quote_bytes(key.data(), key.size()), src->name(),
+                       ref.key_offset);
+  }
+
+  void check_collisions() {
+    std::vector<std::string> found;
+    uint64_t count = 0;
+    auto report = [&](const std::string& name, const KeyRef& a, const KeyRef& b) {
+      ++count;
+      if (found.size() < 10)
+        found.push_back(fmt::format("  {}: {} and {}", quote_bytes(name.data(), name.size()), describe(a), describe(b)));
+    };
+    // Every remembered key: equal hashes are confirmed by comparing the names.
+    all_keys_.sort();
+    const auto& e = all_keys_.entries();
+    for (size_t i = 0; i < e.size();) {
+      size_t j = i + 1;
+      while (j < e.size() && e[j].hash == e[i].hash) ++j;
+      if (j - i > 1) {
+        std::vector<std::pair<std::string, KeyRef>> names;
+        for (size_t k = i; k < j; ++k) {
+          KeyRef ref = e[k].ref();
+          if ((*sources_)[ref.input]->stable()) names.emplace_back(output_name_of(ref), ref);
+          else names.emplace_back(fmt::format("<hash {:016x}/{:010x}>", e[k].hash, ref.key_offset), ref);
+        }
+        std::sort(names.begin(), names.end(), [](auto& x, auto& y) { return x.first < y.first; });
+        for (size_t k = 1; k < names.size(); ++k)
+          if (names[k].first == names[k - 1].first) report(names[k].first, names[k - 1].second, names[k].second);
+      }
+      i = j;
+    }
+    // Keys already under their prefix: read their databases again for the keys that would be
+    // renamed onto them.
+    if (!prefixed_keys_.empty()) {
+      prefixed_keys_.sort();
+      for (uint32_t input = 0; input < sources_->size(); ++input) find_partners(input, report);
+    }
+    if (count == 0) return;
+    result_.collisions = count;
+    throw Error(ExitCode::kRefused,
+                fmt::format("renaming gives {} key{} the name of another key in db 0 (a server refuses to load such a "
+                            "file); nothing was written:\n{}{}\nRename or delete one key of each pair on the source "
+                            "(or map the databases differently), then convert again.",
+                            count, count == 1 ? "" : "s", fmt::join(found, "\n"),
+                            count > found.size() ? fmt::format("\n  ... and {} more", count - found.size()) : ""));
+  }
+
+  template <class Report>
+  void find_partners(uint32_t input, Report& report) {
+    ByteSource* src = (*sources_)[input];
+    MemorySource again(src->name(), src->stable_data(), src->size_hint());
+    RecordScanner sc(again);
+    sc.read_header();
+    Record r;
+    std::string pre;
+    while (sc.next(r)) {
+      if (r.kind != RecordKind::kKey || !partner_dbs_.count(sc.current_db())) continue;
+      auto app = app_of_db_.find(sc.current_db());
+      if (app == app_of_db_.end()) continue;
+      const KeyRenamer& renamer = app->second->renamer;
+      RenamedKey renamed = renamer.rename(r.key);
+      if (renamed.rule == RenameRule::kAlreadyPrefixed || (opt_.data_version && renamer.becomes_guard(r.key))) continue;
+      auto [lo, hi] = prefixed_keys_.find(CollisionIndex::hash(r.key));
+      for (auto* p = lo; p != hi; ++p) {
+        KeyRef kept = p->ref();
+        if (kept.input != input || kept.db != sc.current_db()) continue;
+        std::string name = renamed.str();
+        if (source_key_of(kept) == name) report(name, KeyRef{input, sc.current_db(), r.key_offset}, kept);
+      }
+    }
   }
 
   // A source key that is (or was renamed to) P:data_version: its value joins the guard's
@@ -279,6 +415,14 @@ class Conversion {
   std::map<uint64_t, AppState*> app_of_db_;
   std::map<uint64_t, DbState> db_state_;
   bool can_hold_[256] = {};  // output_can_hold_type for the current input
+  std::vector<ByteSource*>* sources_ = nullptr;
+  uint32_t input_ = 0;
+  bool record_everything_ = false;
+  std::set<uint64_t> shared_prefix_dbs_;
+  std::set<uint64_t> partner_dbs_;
+  CollisionIndex all_keys_;       // every output key of the databases that need it
+  CollisionIndex prefixed_keys_;  // keys already under their prefix, by the name of their partner
+  std::string scratch_;
   std::string value_;
 };
 

@@ -49,6 +49,29 @@ RenamedKey KeyRenamer::rename_hashtag(std::string_view key, const Family& f) con
   return out;
 }
 
+bool KeyRenamer::preimage(std::string_view kept, std::string& out) const {
+  out.clear();
+  if (has_prefix(kept, colon_prefix_)) {
+    out.assign(kept.substr(colon_prefix_.size()));
+  } else {
+    for (const Family& f : families_) {
+      if (!has_prefix(kept, f.open)) continue;
+      // "{P:F:<queue>}[:<rest>]" <- "F:<queue>[:<rest>]"
+      std::string_view rest = kept.substr(f.open.size());
+      size_t colon = rest.find(':');
+      std::string_view head = rest.substr(0, colon);
+      if (head.empty() || head.back() != '}') continue;
+      out.assign(f.match);
+      out.append(head.substr(0, head.size() - 1));
+      if (colon != std::string_view::npos) out.append(rest.substr(colon));
+      break;
+    }
+    if (out.empty()) return false;
+  }
+  RenamedKey back = rename(out);
+  return back.rule != RenameRule::kAlreadyPrefixed && back.str() == kept;
+}
+
 std::string RenamedKey::str() const {
   std::string s;
   s.reserve(size);

@@ -81,6 +81,7 @@ bool RecordScanner::next(Record& r) {
     if (is_value_type_[op]) {
       r.kind = RecordKind::kKey;
       in_.set_context("key record", r.offset);
+      r.key_offset = src_.offset();
       const uint8_t* p = src_.pos();
       if (src_.stable() && src_.available() > 64 && p[0] < 0x40) {
         // A short plain key in a buffer that never moves: a view, no copy.

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <map>
 #include <set>
 #include <string>
@@ -274,6 +278,101 @@ TEST(Converter, BadOptions) {
   opt = condo_options();
   opt.apps[2] = "@app/";
   EXPECT_EQ(convert_error(opt, {in}), ExitCode::kUsage);
+}
+
+}  // namespace
+}  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+using test::RdbBuilder;
+
+std::string collision_message(const ConvertOptions& opt, const std::vector<std::string>& inputs) {
+  std::string msg;
+  EXPECT_EQ(convert_error(opt, inputs, &msg), ExitCode::kRefused);
+  return msg;
+}
+
+TEST(Collisions, KeyRenamedOntoAnAlreadyPrefixedKey) {
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  for (bool prefixed_first : {false, true}) {
+    RdbBuilder b("REDIS0010");
+    if (prefixed_first) b.string_key("condo:x", "2").string_key("y", "3").string_key("x", "1");
+    else b.string_key("x", "1").string_key("y", "3").string_key("condo:x", "2");
+    std::string msg = collision_message(opt, {b.eof().bytes()});
+    EXPECT_NE(msg.find("1 key the name of another"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("\"condo:x\": db 0 key "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("key \"x\""), std::string::npos) << msg;
+    EXPECT_NE(msg.find("key \"condo:x\""), std::string::npos) << msg;
+  }
+  std::string bull = RdbBuilder("REDIS0010").string_key("{condo:bull:q}:r", "1").string_key("bull:q:r", "2").eof().bytes();
+  EXPECT_NE(collision_message(opt, {bull}).find("{condo:bull:q}:r"), std::string::npos);
+}
+
+TEST(Collisions, NoFalseReports) {
+  // Prefixed keys without a partner, near misses, and many keys: no collision.
+  RdbBuilder b("REDIS0010");
+  b.string_key("condo:a", "1").string_key("condo:condo:b", "1").string_key("condo:b", "1")
+      .string_key("{condo:bull:q}", "1").string_key("bull:q:x", "1").string_key("condominium:1", "1");
+  for (int i = 0; i < 5000; ++i) b.string_key("k" + std::to_string(i), "v");
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}, {1, "condo"}};
+  b.select_db(1);
+  for (int i = 0; i < 5000; ++i) b.string_key("j" + std::to_string(i), "v");
+  Converted c = convert_bytes(opt, {b.eof().bytes()});
+  EXPECT_EQ(c.result.collisions, 0u);
+  EXPECT_EQ(c.result.keys_written, 6u + 10000u + 1u);
+}
+
+TEST(Collisions, TwoDatabasesOfOneApplication) {
+  std::string in = RdbBuilder("REDIS0010").select_db(0).string_key("a", "1").string_key("s", "1")
+                       .select_db(4).string_key("s", "2").string_key("b", "2").eof().bytes();
+  ConvertOptions opt;
+  opt.apps = {{0, "@app/condo"}, {4, "condo"}};
+  std::string msg = collision_message(opt, {in});
+  EXPECT_NE(msg.find("\"condo:s\": db 0 key \"s\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("db 4 key \"s\""), std::string::npos) << msg;
+}
+
+TEST(Collisions, KeptUnmappedKeysAndSeveralInputs) {
+  std::string in = RdbBuilder("REDIS0010").select_db(0).string_key("x", "1").select_db(3).string_key("condo:x", "2").eof().bytes();
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  opt.unmapped = UnmappedPolicy::kKeep;
+  EXPECT_NE(collision_message(opt, {in}).find("db 3 key \"condo:x\""), std::string::npos);
+  opt.unmapped = UnmappedPolicy::kError;
+  std::string a = RdbBuilder("REDIS0010").string_key("x", "1").string_key("y", "1").eof().bytes();
+  std::string b = RdbBuilder("REDIS0010").string_key("x", "2").eof().bytes();
+  std::string msg = collision_message(opt, {a, b});
+  EXPECT_NE(msg.find("in0.rdb"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("in1.rdb"), std::string::npos) << msg;
+}
+
+TEST(Collisions, InputThatCannotBeReadAgain) {
+  // A FIFO is read once: the check falls back to two independent hashes.
+  test::TempDir dir;
+  std::string fifo = dir.file("in.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string data = RdbBuilder("REDIS0010").string_key("x", "1").string_key("condo:x", "2").eof().bytes();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    test::write_file(fifo, data);
+    ::_exit(0);
+  }
+  FileSource src(fifo);
+  MemorySink sink;
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  try {
+    convert(opt, {&src}, sink);
+    ADD_FAILURE() << "collision not found";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kRefused);
+    EXPECT_NE(std::string(e.what()).find("a key of db 0 in"), std::string::npos) << e.what();
+  }
+  ::waitpid(pid, nullptr, 0);
 }
 
 }  // namespace

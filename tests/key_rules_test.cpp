@@ -98,3 +98,35 @@ TEST(RenamerFamilies, OtherHashtagFamiliesAndNone) {
 
 }  // namespace
 }  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+TEST(RenamerPreimage, FindsTheKeyThatWouldCollide) {
+  KeyRenamer r("condo", {"bull"});
+  std::string pre;
+  EXPECT_TRUE(r.preimage("condo:x", pre));
+  EXPECT_EQ(pre, "x");
+  EXPECT_TRUE(r.preimage("condo:", pre));
+  EXPECT_EQ(pre, "");
+  EXPECT_TRUE(r.preimage("{condo:bull:q}:r:s", pre));
+  EXPECT_EQ(pre, "bull:q:r:s");
+  EXPECT_TRUE(r.preimage("{condo:bull:q}", pre));
+  EXPECT_EQ(pre, "bull:q");
+  EXPECT_TRUE(r.preimage("{condo:bull:}", pre));
+  EXPECT_EQ(pre, "bull:");
+  // No source key renames to these.
+  EXPECT_FALSE(r.preimage("condo:condo:x", pre));    // "condo:x" stays as it is
+  EXPECT_FALSE(r.preimage("condo:bull:q:1", pre));   // "bull:q:1" gets a hashtag instead
+  EXPECT_FALSE(r.preimage("{condo:other}", pre));
+  EXPECT_FALSE(r.preimage("{condo:bull:q}x", pre));
+  // Every preimage found renames back to the kept key.
+  for (std::string k : {"x", "", "bull:a:b", "bull:a", "bull:", "a{b}:c"}) {
+    std::string renamed = r.rename(k).str();
+    ASSERT_TRUE(r.preimage(renamed, pre)) << k;
+    EXPECT_EQ(pre, k);
+  }
+}
+
+}  // namespace
+}  // namespace rdbrekey

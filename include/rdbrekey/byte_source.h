@@ -36,6 +36,8 @@ class ByteSource {
   // True when the whole input stays in place (memory, a mapped file): views into the buffer
   // stay valid until the source is destroyed.
   bool stable() const { return stable_; }
+  // For stable sources: the whole input (offset 0 .. size_hint()), for reading a record again.
+  const uint8_t* stable_data() const { return stable_ ? buf_begin_ - base_offset_ : nullptr; }
 
   // Exposed buffer: [pos(), pos() + available()).
   const uint8_t* pos() const { return pos_; }

@@ -63,6 +63,7 @@ struct ConvertResult {
   uint64_t aux_kept = 0, aux_dropped = 0;
   uint64_t functions = 0, module_aux = 0;
   uint64_t slot_records_dropped = 0;
+  uint64_t collisions = 0;
   double seconds = 0;
 };
 

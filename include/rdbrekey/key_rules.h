@@ -74,6 +74,9 @@ class KeyRenamer {
   }
   // The same, assembled into `out` (its previous content is replaced).
   RenameRule rename(std::string_view key, std::string& out) const;
+  // The source key that this renamer would turn into `kept` (a key already under the prefix),
+  // if there is one: "P:x" <- "x", "{P:bull:q}:r" <- "bull:q:r".
+  bool preimage(std::string_view kept, std::string& out) const;
   // Whether `key` is renamed to the start-up guard P:data_version.
   bool becomes_guard(std::string_view key) const {
     constexpr std::string_view kName = "data_version";

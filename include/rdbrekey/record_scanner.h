@@ -48,6 +48,7 @@ struct KeyPrefix {
 struct Record {
   RecordKind kind = RecordKind::kEof;
   uint64_t offset = 0;  // byte offset of the record's first byte (its first prefix opcode)
+  uint64_t key_offset = 0;  // kKey: byte offset of the key string (right after the type byte)
   uint8_t opcode = 0;   // the type byte for kKey, the opcode otherwise
   uint64_t db = 0;
   uint64_t db_size = 0, expires_size = 0;
