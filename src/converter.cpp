@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <chrono>
 #include <memory>
 #include <set>
@@ -29,11 +31,16 @@ bool aux_is_dropped(std::string_view field) {
   return field == "repl-id" || field == "repl-offset" || field == "repl-stream-db" || field == "slot-info";
 }
 
-// A number as the migrator's Lua "set max" reads it; nullopt when not numeric.
-std::optional<double> parse_number(std::string_view s) {
-  double v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+// A number as the migrator's Lua "set max" reads it (Lua 5.1 tonumber: strtod, so leading and
+// trailing white space, a sign, hex "0x10", "inf" are numbers); nullopt when not numeric.
+std::optional<double> parse_number(const std::string& s) {
+  const char* begin = s.c_str();
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(begin, &end);
+  if (end == begin) return std::nullopt;
+  while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r' || *end == '\f' || *end == '\v') ++end;
+  if (end != begin + s.size()) return std::nullopt;  // trailing garbage, or an embedded NUL
   return v;
 }
 
@@ -361,7 +368,7 @@ class Conversion {
   void take_guard_source(RecordScanner& sc, const Record& r, AppState& app, DbStats& stats) {
     ++stats.guard_sources;
     std::optional<double> num;
-    if (r.opcode == rdb::kTypeString && sc.read_small_string_payload(value_, 64)) num = parse_number(value_);
+    if (r.opcode == rdb::kTypeString && sc.read_small_string_payload(value_, 1024)) num = parse_number(value_);
     else if (r.opcode != rdb::kTypeString) sc.skip_payload();
     if (num && (!app.best || *num > *app.best)) {
       app.best = num;
