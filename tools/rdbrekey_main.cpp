@@ -23,7 +23,8 @@ constexpr const char* kExitCodes =
     "  3    I/O error: an input cannot be read or the output cannot be written (missing file, disk full)\n"
     "  4    corrupt input: truncated file, bad framing, checksum mismatch\n"
     "  5    unsupported input: unknown RDB version, value type or opcode\n"
-    "  6    refused: unmapped databases, or a record the output version cannot hold\n"
+    "  6    refused: unmapped databases, a record the output version cannot hold, or keys that renaming\n"
+    "       makes equal (collisions)\n"
     "  130  interrupted (SIGINT); 143 terminated (SIGTERM): no output is left behind\n"
     "On any failure no output file (and no temporary file) is left behind.";
 
