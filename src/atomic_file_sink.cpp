@@ -97,6 +97,7 @@ void AtomicFileSink::finalize() {
     io_error("close failed", temp_path_, errno);
   }
   fd_ = -1;
+  if (before_commit_) before_commit_(temp_path_);
   int rc = overwrite_ ? ::rename(temp_path_.c_str(), path_.c_str())
                       : ::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE);
   if (rc != 0) {

@@ -20,6 +20,7 @@
 #include "rdbrekey/key_rules.h"
 #include "rdbrekey/rdb_writer.h"
 #include "rdbrekey/record_scanner.h"
+#include "rdbrekey/verifier.h"
 
 namespace rdbrekey {
 namespace {
@@ -244,6 +245,7 @@ class Conversion {
                                     "--rdb-version {} for a Redis target of that version",
                                     out_version_.magic(), in_version.number));
     remember_for_collisions(sc, r, db, new_key);
+    if (stats.samples.size() < opt_.sample_renames) stats.samples.emplace_back(std::string(r.key), new_key.str());
     writer.select_db(0);
     writer.write_key_header(r.prefix, r.opcode, new_key);
     sc.copy_payload(sink);
@@ -444,9 +446,11 @@ RdbVersion default_output_version(const std::vector<RdbVersion>& inputs) {
   return out;
 }
 
-ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink) {
+ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink,
+                      ConvertResult** live) {
   auto start = std::chrono::steady_clock::now();
   ConvertResult result;
+  if (live) *live = &result;
   try {
     Conversion conversion(options, result);
     conversion.run(sources, sink);
@@ -474,8 +478,24 @@ ConvertResult convert(const ConvertOptions& options) {
     files.push_back(std::make_unique<FileSource>(path));
     sources.push_back(files.back().get());
   }
+  if (options.dry_run) {
+    NullSink sink;
+    return convert(options, sources, sink);
+  }
   AtomicFileSink sink(options.output, options.overwrite);
-  return convert(options, sources, sink);
+  ConvertResult* result = nullptr;
+  if (options.verify_output) {
+    // The written file must read back whole, with a good CRC and every key that was written.
+    sink.set_before_commit([&](const std::string& temp) {
+      FileSource written(temp);
+      VerifyResult v = verify(written);
+      if (result && v.keys != result->keys_written)
+        throw Error(ExitCode::kInternal, fmt::format("{}: re-reading the output found {} keys, {} were written", temp,
+                                                     v.keys, result->keys_written));
+      if (result) result->output_verified = true;
+    });
+  }
+  return convert(options, sources, sink, &result);
 }
 
 }  // namespace rdbrekey

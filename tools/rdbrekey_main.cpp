@@ -4,12 +4,14 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "rdbrekey/atomic_file_sink.h"
 #include "rdbrekey/converter.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/key_rules.h"
+#include "rdbrekey/verifier.h"
 
 namespace {
 
@@ -34,6 +36,59 @@ std::string fmt_count(uint64_t n) {
   return s;
 }
 
+// A JSON string (binary key bytes escaped as \u00XX).
+std::string json_str(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
+  std::string j = "{\n  \"inputs\": [";
+  for (size_t i = 0; i < r.inputs.size(); ++i) {
+    const auto& in = r.inputs[i];
+    j += fmt::format("{}\n    {{\"path\": {}, \"version\": \"{}\", \"bytes\": {}, \"checksum_verified\": {}}}",
+                     i ? "," : "", json_str(in.path), in.version.magic(), in.bytes, in.checksum_verified);
+  }
+  j += "\n  ],\n  \"databases\": [";
+  bool first = true;
+  for (const auto& [db, st] : r.dbs) {
+    if (st.keys_read == 0 && st.prefix.empty()) continue;
+    j += fmt::format(
+        "{}\n    {{\"db\": {}, \"prefix\": {}, \"keys_read\": {}, \"renamed\": {}, \"already_prefixed\": {}, "
+        "\"hashtagged\": {}, \"empty_key\": {}, \"dropped\": {}, \"kept_unrenamed\": {}, \"with_ttl\": {}}}",
+        first ? "" : ",", db, st.prefix.empty() ? "null" : json_str(st.prefix), st.keys_read, st.renamed,
+        st.already_prefixed, st.hashtagged, st.empty_key, st.dropped, st.kept_unmapped, st.with_ttl);
+    first = false;
+  }
+  j += "\n  ],\n  \"guards\": [";
+  for (size_t i = 0; i < r.guards.size(); ++i)
+    j += fmt::format("{}\n    {{\"key\": {}, \"value\": {}, \"kept_existing\": {}}}", i ? "," : "",
+                     json_str(r.guards[i].key), json_str(r.guards[i].value), r.guards[i].kept_existing);
+  j += fmt::format(
+      "\n  ],\n  \"output\": {{\"path\": {}, \"version\": \"{}\", \"keys\": {}, \"bytes\": {}, \"dry_run\": {}, "
+      "\"verified\": {}}},\n  \"aux_kept\": {}, \"aux_dropped\": {}, \"functions\": {}, \"module_aux\": {}, "
+      "\"slot_records_dropped\": {},\n  \"seconds\": {:.3f}\n}}\n",
+      json_str(opt.output), r.output_version.magic(), r.keys_written, r.output_bytes, opt.dry_run, r.output_verified,
+      r.aux_kept, r.aux_dropped, r.functions, r.module_aux, r.slot_records_dropped, r.seconds);
+  return j;
+}
+
+void write_report(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0)
+    throw Error(ExitCode::kIo, fmt::format("{}: cannot write the report", path));
+}
+
 void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
   for (const auto& in : r.inputs) {
     fmt::print("input   {}  {}  {} bytes, checksum {}{}\n", in.path, in.version.magic(), fmt_count(in.bytes),
@@ -51,6 +106,8 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
                s.dropped ? fmt::format(", {} dropped", fmt_count(s.dropped)) : "",
                s.kept_unmapped ? fmt::format(", {} kept unrenamed", fmt_count(s.kept_unmapped)) : "",
                s.empty_key ? fmt::format(" (the empty key became \"{}:\")", s.prefix) : "");
+    for (const auto& [from, to] : s.samples)
+      fmt::print("          {} -> {}\n", quote_bytes(from.data(), from.size()), quote_bytes(to.data(), to.size()));
     read += s.keys_read;
     renamed += s.renamed;
     kept += s.already_prefixed;
@@ -66,8 +123,9 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
   if (r.functions || r.module_aux) fmt::print("kept    {} function librar{}, {} module aux record(s)\n", r.functions,
                                               r.functions == 1 ? "y" : "ies", r.module_aux);
   double kpm = r.seconds > 0 ? static_cast<double>(read) / r.seconds * 60.0 : 0.0;
-  fmt::print("output  {}  {}  {} keys (db 0), {} bytes\n", opt.output, r.output_version.magic(),
-             fmt_count(r.keys_written), fmt_count(r.output_bytes));
+  fmt::print("output  {}  {}  {} keys (db 0), {} bytes{}\n", opt.dry_run ? "(dry run: nothing written)" : opt.output,
+             r.output_version.magic(), fmt_count(r.keys_written), fmt_count(r.output_bytes),
+             r.output_verified ? ", read back and verified" : "");
   fmt::print("total   {} keys read: {} renamed, {} already prefixed, {} hashtagged, {} dropped, {} kept unrenamed; "
              "{} guard(s) written\n",
              fmt_count(read), fmt_count(renamed), fmt_count(kept), fmt_count(tagged), fmt_count(dropped),
@@ -116,8 +174,22 @@ int main(int argc, char** argv) {
                    "load; VALKEY080 stays VALKEY080), or a number / magic such as 10, 12, REDIS0011, VALKEY080")
       ->default_val("auto");
   conv->add_flag("-f,--force", opt.overwrite, "Replace the output file if it exists");
+  conv->add_flag("-n,--dry-run", opt.dry_run,
+                 "Read and check everything, write nothing; print the plan with 20 sample renames per database");
+  conv->add_flag("--verify", opt.verify_output,
+                 "Read the written file back (framing, CRC, key count) before renaming it into place");
+  std::string report_path;
+  conv->add_option("--report", report_path, "Also write the summary as JSON to this file");
   conv->add_flag("-q,--quiet", quiet, "Print nothing on success");
   conv->footer(kExitCodes);
+
+  std::string verify_path;
+  std::optional<uint64_t> expect_keys;
+  auto* ver = app.add_subcommand("verify", "Walk an RDB file to its end: check every record's framing and the "
+                                           "CRC-64; exit 0 only if it is sound");
+  ver->add_option("file", verify_path, "RDB file; - reads standard input")->required();
+  ver->add_option("--expect-keys", expect_keys, "Also require exactly this many keys");
+  ver->footer(kExitCodes);
 
   try {
     app.parse(argc, argv);
@@ -153,8 +225,23 @@ int main(int argc, char** argv) {
       }
       if (opt.output == "-") throw Error(ExitCode::kUsage, "--output: writing to standard output is not supported");
       AtomicFileSink::install_signal_cleanup();
+      if (opt.dry_run) opt.sample_renames = 20;
       ConvertResult result = convert(opt);
       if (!quiet) print_summary(opt, result);
+      if (!report_path.empty()) write_report(report_path, report_json(opt, result));
+    }
+    if (*ver) {
+      FileSource src(verify_path);
+      VerifyResult v = verify(src);
+      fmt::print("{}: {}, {} bytes, {} keys ({} with TTL), checksum {}\n", src.name(), v.version.magic(),
+                 fmt_count(v.bytes), fmt_count(v.keys), fmt_count(v.with_ttl),
+                 v.version.has_checksum() ? (v.checksum_present ? "verified" : "disabled in the file (0)")
+                                          : "none (RDB < 5)");
+      for (const auto& [db, n] : v.keys_per_db) fmt::print("  db {}: {} keys\n", db, fmt_count(n));
+      if (expect_keys && *expect_keys != v.keys)
+        throw Error(ExitCode::kCorrupt,
+                    fmt::format("{}: {} keys, but --expect-keys says {}", src.name(), v.keys, *expect_keys));
+      fmt::print("OK\n");
     }
     return 0;
   } catch (const Error& e) {

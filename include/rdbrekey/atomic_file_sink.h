@@ -3,6 +3,7 @@
 // reached, and by SIGINT/SIGTERM (the handler unlinks it and re-raises the signal).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "rdbrekey/byte_sink.h"
@@ -18,6 +19,9 @@ class AtomicFileSink final : public ByteSink {
   void finalize() override;
   void cancel() noexcept override;
   const std::string& temp_path() const { return temp_path_; }
+  // Runs after the temporary file is complete and fsync'ed, before it is renamed into place; a
+  // throw cancels the output.
+  void set_before_commit(std::function<void(const std::string& temp_path)> check) { before_commit_ = std::move(check); }
   const std::string& path() const { return path_; }
 
   // Installs the SIGINT/SIGTERM handlers that remove the temporary file of a live sink.
@@ -32,6 +36,7 @@ class AtomicFileSink final : public ByteSink {
   bool overwrite_;
   int fd_ = -1;
   bool done_ = false;
+  std::function<void(const std::string&)> before_commit_;
 };
 
 }  // namespace rdbrekey

@@ -24,6 +24,9 @@ struct ConvertOptions {
   uint64_t data_version = 2;                 // 0: no start-up guard
   std::optional<RdbVersion> target;          // nullopt: chosen from the inputs
   bool overwrite = false;
+  bool dry_run = false;                      // read everything, write nothing
+  bool verify_output = false;                // re-read the written file before committing it
+  size_t sample_renames = 0;                 // keep this many example renames per database
 };
 
 struct DbStats {
@@ -37,6 +40,7 @@ struct DbStats {
   uint64_t kept_unmapped = 0;   // unmapped db with --unmapped keep
   uint64_t with_ttl = 0;
   uint64_t guard_sources = 0;   // keys that were (or became) P:data_version
+  std::vector<std::pair<std::string, std::string>> samples;  // (old name, new name)
 };
 
 struct InputSummary {
@@ -64,6 +68,7 @@ struct ConvertResult {
   uint64_t functions = 0, module_aux = 0;
   uint64_t slot_records_dropped = 0;
   uint64_t collisions = 0;
+  bool output_verified = false;
   double seconds = 0;
 };
 
@@ -76,6 +81,8 @@ ConvertResult convert(const ConvertOptions& options);
 
 // The same on already opened sources and sink (tests and benchmarks); the sink is finalized on
 // success and cancelled on failure.
-ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink);
+// `live`, when given, is pointed at the result being filled (for checks run at commit time).
+ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink,
+                      ConvertResult** live = nullptr);
 
 }  // namespace rdbrekey

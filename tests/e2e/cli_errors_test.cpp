@@ -147,6 +147,39 @@ TEST_F(CliCase, HelpAndVersion) {
   EXPECT_NE(r.out.find("rdbrekey "), std::string::npos);
 }
 
+TEST_F(CliCase, DryRunWritesNothingAndShowsSamples) {
+  std::string in = input(good_dump());
+  RunResult r = convert({in, "-o", dir.file("out.rdb"), "-a", "0=@app/condo", "-a", "1=b", "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"k\" -> \"condo:k\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dry run"), std::string::npos) << r.out;
+  expect_only({"in.rdb"});
+}
+
+TEST_F(CliCase, VerifyAndReport) {
+  std::string in = input(good_dump());
+  std::string out = dir.file("out.rdb");
+  RunResult r = convert({in, "-o", out, "-a", "0=@app/condo", "-a", "1=b", "--verify", "--report", dir.file("r.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("read back and verified"), std::string::npos) << r.out;
+  std::string json = test::read_file(dir.file("r.json"));
+  EXPECT_NE(json.find("\"prefix\": \"condo\", \"keys_read\": 1, \"renamed\": 1"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"keys\": 4"), std::string::npos) << json;  // 2 keys + 2 guards
+  EXPECT_NE(json.find("\"verified\": true"), std::string::npos) << json;
+  RunResult v = test::run({test::rdbrekey_binary(), "verify", out, "--expect-keys", "4"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("OK"), std::string::npos);
+  v = test::run({test::rdbrekey_binary(), "verify", out, "--expect-keys", "5"});
+  EXPECT_EQ(v.exit_code, 4) << v.err;
+  // A damaged file fails verification with the offset.
+  std::string bytes = test::read_file(out);
+  bytes[bytes.size() - 3] ^= 1;
+  test::write_file(dir.file("bad.rdb"), bytes);
+  v = test::run({test::rdbrekey_binary(), "verify", dir.file("bad.rdb")});
+  EXPECT_EQ(v.exit_code, 4);
+  EXPECT_NE(v.err.find("checksum mismatch"), std::string::npos) << v.err;
+}
+
 TEST_F(CliCase, SigtermLeavesNothingBehind) {
   // A FIFO input that never ends keeps the conversion running until the signal comes.
   std::string fifo = dir.file("in.fifo");
