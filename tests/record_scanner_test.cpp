@@ -1,5 +1,7 @@
 #include "rdbrekey/record_scanner.h"
 
+#include "rdbrekey/converter.h"
+
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -196,6 +198,118 @@ TEST(RecordScanner, PrefixOpcodesReachTheKey) {
   ASSERT_TRUE(sc.next(r));
   EXPECT_EQ(r.kind, RecordKind::kEof);
   EXPECT_FALSE(sc.next(r));
+}
+
+}  // namespace
+}  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+using test::RdbBuilder;
+
+// Records of RDB 13/14 and Valkey 9 that no shared fixture holds, built from the layouts in
+// ../shared/spec/rdb-format.md §4-5: each walks to its end, and a conversion copies it intact.
+std::string stream_body(RdbBuilder& b, int version) {
+  // One node, no entries beyond it, one group with one PEL entry and one consumer.
+  std::string id16(16, '\0');
+  id16[7] = 1;
+  b.len(1).str(id16).str("listpack-bytes");      // nodes
+  b.len(1).len(1).len(0);                         // length, last id
+  if (version >= 2) b.len(1).len(0).len(0).len(0).len(1);  // first id, max deleted, entries added
+  b.len(1);                                       // groups
+  b.str("g").len(1).len(0);                       // name, last delivered
+  if (version >= 2) b.len(1);                     // entries read
+  b.len(1).raw(id16).raw(std::string(8, '\x01')).len(1);  // PEL
+  b.len(1).str("c").raw(std::string(8, '\x02'));  // consumer, seen time
+  if (version >= 3) b.raw(std::string(8, '\x03'));  // active time
+  b.len(1).raw(id16);                             // consumer PEL
+  if (version >= 5) b.len(1).raw(id16);           // NACKs
+  if (version >= 4) {
+    b.len(60).len(100).len(1);                    // IDMP duration, max entries, producers
+    b.str("p").len(1).str("iid").len(1).len(0);   // producer with one entry
+    b.len(1).len(0);                              // iids added, duplicates
+  }
+  return b.bytes();
+}
+
+void expect_walks(const std::string& bytes, uint64_t keys) {
+  MemorySource src("built.rdb", bytes.data(), bytes.size());
+  RecordScanner sc(src);
+  sc.read_header();
+  Record r;
+  uint64_t n = 0;
+  while (sc.next(r))
+    if (r.kind == RecordKind::kKey) ++n;
+  EXPECT_EQ(n, keys);
+  EXPECT_TRUE(sc.summary().checksum_present);
+}
+
+TEST(RecordScannerNewFormats, StreamsOfEveryVersion) {
+  const std::pair<int, uint8_t> streams[] = {{1, 15}, {2, 19}, {3, 21}, {4, 26}, {5, 27}};
+  for (auto [version, type] : streams) {
+    RdbBuilder b("REDIS0014");
+    b.byte(type).str("s");
+    stream_body(b, version);
+    b.string_key("after", "x");
+    expect_walks(b.eof().bytes(), 2);
+  }
+}
+
+TEST(RecordScannerNewFormats, ArrayKeyMetaAndHashFieldTtls) {
+  RdbBuilder b("REDIS0014");
+  // ARRAY: 2 elements, insert index given; an SDS and an INT element.
+  b.byte(28).str("arr").len(2).len(1).len(5).len(0).len(0).str("zero").len(9).len(1).raw(std::string(8, '\x07'));
+  // KEY_META with one class (4-byte spec + module stream: UINT 5, EOF), then a string key.
+  b.byte(243).len(1).raw("abcd").len(2).len(5).len(0).string_key("with-meta", "v");
+  // Redis 7.4 HASH_METADATA (24) and HASH_LISTPACK_EX (25).
+  b.byte(24).str("h").raw(std::string(8, '\0')).len(1).len(0).str("f").str("v");
+  b.byte(25).str("h2").raw(std::string(8, '\0')).str("listpack-bytes");
+  expect_walks(b.eof().bytes(), 4);
+}
+
+TEST(RecordScannerNewFormats, ValkeySlotImportAndHash2) {
+  RdbBuilder b("VALKEY080");
+  b.byte(243).str(std::string(40, 'j')).len(2).len(0).len(100).len(200).len(16383);  // SLOT_IMPORT
+  b.byte(22).str("h").len(2).str("f1").str("v1").raw(std::string(8, '\xff')).str("f2").str("v2").raw(std::string(8, '\x10'));
+  b.string_key("k", "v");
+  std::string bytes = b.eof().bytes();
+  expect_walks(bytes, 2);
+  // Converting it keeps VALKEY080, drops the slot-import record, copies the hash intact.
+  MemorySource src("v.rdb", bytes.data(), bytes.size());
+  MemorySink sink;
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  ConvertResult res = convert(opt, {&src}, sink);
+  EXPECT_EQ(res.output_version, (RdbVersion{RdbFamily::kValkey, 80}));
+  EXPECT_EQ(res.slot_records_dropped, 1u);
+  std::string out(sink.data().begin(), sink.data().end());
+  std::string hash_value = RdbBuilder("").len(2).str("f1").str("v1").raw(std::string(8, '\xff')).str("f2").str("v2")
+                               .raw(std::string(8, '\x10')).bytes();
+  EXPECT_NE(out.find(std::string("\x16\x07" "condo:h", 9) + hash_value), std::string::npos);
+}
+
+TEST(RecordScannerNewFormats, KeyMetaNeedsARedis13Output) {
+  std::string bytes = RdbBuilder("REDIS0013").byte(243).len(1).raw("abcd").len(0).string_key("k", "v").eof().bytes();
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  {
+    MemorySource src("m.rdb", bytes.data(), bytes.size());
+    MemorySink sink;
+    try {
+      convert(opt, {&src}, sink);
+      ADD_FAILURE();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kRefused);
+      EXPECT_NE(std::string(e.what()).find("KEY_META"), std::string::npos) << e.what();
+    }
+  }
+  opt.target = RdbVersion{RdbFamily::kRedis, 13};
+  MemorySource src("m.rdb", bytes.data(), bytes.size());
+  MemorySink sink;
+  convert(opt, {&src}, sink);
+  std::string out(sink.data().begin(), sink.data().end());
+  EXPECT_NE(out.find(std::string("\xf3\x01" "abcd\x00\x00\x07" "condo:k", 15)), std::string::npos);
 }
 
 }  // namespace
