@@ -204,6 +204,11 @@ class Conversion {
                    ByteSink& sink) {
     DbStats& stats = *db.stats;
     ++stats.keys_read;
+    if (r.prefix.has_expire && opt_.drop_expired_before && r.prefix.expire_ms <= *opt_.drop_expired_before) {
+      ++stats.expired_dropped;
+      sc.skip_payload();
+      return;
+    }
     RenamedKey new_key;
     if (db.app) {
       new_key = db.app->renamer.rename(r.key);

@@ -379,3 +379,30 @@ TEST(Collisions, InputThatCannotBeReadAgain) {
 
 }  // namespace
 }  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+TEST(Converter, DropExpiredLeavesOutKeysExpiredAtTheCutoff) {
+  std::string in = test::RdbBuilder("REDIS0010")
+                       .expire_ms(1000).string_key("old", "1")
+                       .expire_ms(2000).string_key("edge", "1")
+                       .expire_ms(3000).string_key("later", "1")
+                       .string_key("forever", "1")
+                       .eof().bytes();
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  opt.drop_expired_before = 2000;
+  Converted c = convert_bytes(opt, {in});
+  FileImage out = image_of_bytes(c.bytes);
+  EXPECT_EQ(out.dbs[0].count("condo:old"), 0u);
+  EXPECT_EQ(out.dbs[0].count("condo:edge"), 0u);
+  EXPECT_EQ(out.dbs[0].count("condo:later"), 1u);
+  EXPECT_EQ(out.dbs[0].count("condo:forever"), 1u);
+  EXPECT_EQ(c.result.dbs.at(0).expired_dropped, 2u);
+  opt.drop_expired_before.reset();
+  EXPECT_EQ(image_of_bytes(convert_bytes(opt, {in}).bytes).dbs[0].size(), 5u);
+}
+
+}  // namespace
+}  // namespace rdbrekey

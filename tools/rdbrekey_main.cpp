@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <chrono>
 #include <exception>
 #include <optional>
 #include <string>
@@ -65,9 +66,10 @@ std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
     if (st.keys_read == 0 && st.prefix.empty()) continue;
     j += fmt::format(
         "{}\n    {{\"db\": {}, \"prefix\": {}, \"keys_read\": {}, \"renamed\": {}, \"already_prefixed\": {}, "
-        "\"hashtagged\": {}, \"empty_key\": {}, \"dropped\": {}, \"kept_unrenamed\": {}, \"with_ttl\": {}}}",
+        "\"hashtagged\": {}, \"empty_key\": {}, \"dropped\": {}, \"expired_dropped\": {}, \"kept_unrenamed\": {}, "
+        "\"with_ttl\": {}}}",
         first ? "" : ",", db, st.prefix.empty() ? "null" : json_str(st.prefix), st.keys_read, st.renamed,
-        st.already_prefixed, st.hashtagged, st.empty_key, st.dropped, st.kept_unmapped, st.with_ttl);
+        st.already_prefixed, st.hashtagged, st.empty_key, st.dropped, st.expired_dropped, st.kept_unmapped, st.with_ttl);
     first = false;
   }
   j += "\n  ],\n  \"guards\": [";
@@ -103,7 +105,10 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
                                        : fmt::format("-> {}:", s.prefix);
     fmt::print("db {:<4} {:<28} {:>12} keys: {} renamed, {} already prefixed, {} hashtagged{}{}{}\n", db, who,
                fmt_count(s.keys_read), fmt_count(s.renamed), fmt_count(s.already_prefixed), fmt_count(s.hashtagged),
-               s.dropped ? fmt::format(", {} dropped", fmt_count(s.dropped)) : "",
+               s.dropped || s.expired_dropped
+                   ? fmt::format(", {} dropped{}", fmt_count(s.dropped + s.expired_dropped),
+                                 s.expired_dropped ? fmt::format(" ({} expired)", fmt_count(s.expired_dropped)) : "")
+                   : "",
                s.kept_unmapped ? fmt::format(", {} kept unrenamed", fmt_count(s.kept_unmapped)) : "",
                s.empty_key ? fmt::format(" (the empty key became \"{}:\")", s.prefix) : "");
     for (const auto& [from, to] : s.samples)
@@ -112,7 +117,7 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
     renamed += s.renamed;
     kept += s.already_prefixed;
     tagged += s.hashtagged;
-    dropped += s.dropped;
+    dropped += s.dropped + s.expired_dropped;
     unmapped_kept += s.kept_unmapped;
   }
   for (const auto& g : r.guards)
@@ -179,6 +184,11 @@ int main(int argc, char** argv) {
   conv->add_flag("--verify", opt.verify_output,
                  "Read the written file back (framing, CRC, key count) before renaming it into place");
   std::string report_path;
+  std::string drop_expired;
+  conv->add_option("--drop-expired", drop_expired,
+                   "Leave out keys already expired at UNIX_MS (milliseconds since the epoch; default: now)")
+      ->expected(0, 1)
+      ->default_str("now");
   conv->add_option("--report", report_path, "Also write the summary as JSON to this file");
   conv->add_flag("-q,--quiet", quiet, "Print nothing on success");
   conv->footer(kExitCodes);
@@ -226,6 +236,18 @@ int main(int argc, char** argv) {
       if (opt.output == "-") throw Error(ExitCode::kUsage, "--output: writing to standard output is not supported");
       AtomicFileSink::install_signal_cleanup();
       if (opt.dry_run) opt.sample_renames = 20;
+      if (conv->count("--drop-expired")) {
+        if (drop_expired.empty() || drop_expired == "now") {
+          opt.drop_expired_before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+        } else {
+          if (drop_expired.find_first_not_of("0123456789") != std::string::npos || drop_expired.size() > 18)
+            throw Error(ExitCode::kUsage,
+                        fmt::format("--drop-expired \"{}\": expected a time in ms since the epoch", drop_expired));
+          opt.drop_expired_before = std::stoll(drop_expired);
+        }
+      }
       ConvertResult result = convert(opt);
       if (!quiet) print_summary(opt, result);
       if (!report_path.empty()) write_report(report_path, report_json(opt, result));

@@ -26,6 +26,7 @@ struct ConvertOptions {
   bool overwrite = false;
   bool dry_run = false;                      // read everything, write nothing
   bool verify_output = false;                // re-read the written file before committing it
+  std::optional<int64_t> drop_expired_before;  // drop keys whose expire time (ms) is <= this
   size_t sample_renames = 0;                 // keep this many example renames per database
 };
 
@@ -39,6 +40,7 @@ struct DbStats {
   uint64_t dropped = 0;         // unmapped db with --unmapped drop
   uint64_t kept_unmapped = 0;   // unmapped db with --unmapped keep
   uint64_t with_ttl = 0;
+  uint64_t expired_dropped = 0;  // --drop-expired
   uint64_t guard_sources = 0;   // keys that were (or became) P:data_version
   std::vector<std::pair<std::string, std::string>> samples;  // (old name, new name)
 };
