@@ -156,7 +156,12 @@ class Conversion {
     for (int t = 0; t < 256; ++t) can_hold_[t] = output_can_hold_type(static_cast<uint8_t>(t), in_version, out_version_);
     DbState* cur = &enter_db(0);
     Record r;
+    uint32_t until_progress = kProgressEvery;
     while (sc.next(r)) {
+      if (--until_progress == 0) {
+        until_progress = kProgressEvery;
+        report_progress(sc);
+      }
       switch (r.kind) {
         case RecordKind::kKey:
           convert_key(sc, r, *cur, in_version, writer, sink);
@@ -198,6 +203,22 @@ class Conversion {
           break;
       }
     }
+  }
+
+  static constexpr uint32_t kProgressEvery = 1 << 16;
+
+  void report_progress(RecordScanner& sc) {
+    if (!opt_.progress) return;
+    Progress p;
+    for (uint32_t i = 0; i < sources_->size(); ++i) {
+      ByteSource* src = (*sources_)[i];
+      p.bytes_total += src->size_hint();
+      if (i < input_) p.bytes_done += src->size_hint();
+    }
+    p.bytes_done += (*sources_)[input_]->offset();
+    for (const auto& [db, st] : result_.dbs) p.keys += st.keys_read;
+    (void)sc;
+    opt_.progress(p);
   }
 
   void convert_key(RecordScanner& sc, const Record& r, DbState& db, RdbVersion in_version, RdbWriter& writer,

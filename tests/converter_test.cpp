@@ -406,3 +406,27 @@ TEST(Converter, DropExpiredLeavesOutKeysExpiredAtTheCutoff) {
 
 }  // namespace
 }  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+TEST(Converter, ReportsProgress) {
+  test::RdbBuilder b("REDIS0010");
+  for (int i = 0; i < 200000; ++i) b.string_key("k" + std::to_string(i), "v");
+  std::string in = b.eof().bytes();
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  std::vector<Progress> seen;
+  opt.progress = [&](const Progress& p) { seen.push_back(p); };
+  convert_bytes(opt, {in});
+  ASSERT_GE(seen.size(), 3u);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].bytes_total, in.size());
+    EXPECT_LE(seen[i].bytes_done, in.size());
+    if (i) EXPECT_GT(seen[i].bytes_done, seen[i - 1].bytes_done);
+    if (i) EXPECT_GT(seen[i].keys, seen[i - 1].keys);
+  }
+}
+
+}  // namespace
+}  // namespace rdbrekey

@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <chrono>
 #include <exception>
@@ -184,6 +186,12 @@ int main(int argc, char** argv) {
   conv->add_flag("--verify", opt.verify_output,
                  "Read the written file back (framing, CRC, key count) before renaming it into place");
   std::string report_path;
+  std::string progress_mode = "auto";
+  conv->add_option("--progress", progress_mode,
+                   "Progress line on stderr (bytes done of total, keys/s, ETA): auto (only on a terminal), always, "
+                   "never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_val("auto");
   std::string drop_expired;
   conv->add_option("--drop-expired", drop_expired,
                    "Leave out keys already expired at UNIX_MS (milliseconds since the epoch; default: now)")
@@ -236,6 +244,28 @@ int main(int argc, char** argv) {
       if (opt.output == "-") throw Error(ExitCode::kUsage, "--output: writing to standard output is not supported");
       AtomicFileSink::install_signal_cleanup();
       if (opt.dry_run) opt.sample_renames = 20;
+      bool show_progress = progress_mode == "always" || (progress_mode == "auto" && ::isatty(2));
+      auto started = std::chrono::steady_clock::now();
+      auto last = started;
+      bool progress_shown = false;
+      if (show_progress) {
+        opt.progress = [&](const Progress& p) {
+          auto now = std::chrono::steady_clock::now();
+          if (now - last < std::chrono::milliseconds(500)) return;
+          last = now;
+          double secs = std::chrono::duration<double>(now - started).count();
+          double rate = secs > 0 ? static_cast<double>(p.keys) / secs : 0;
+          std::string of_total, eta;
+          if (p.bytes_total) {
+            of_total = fmt::format(" of {:.1f} MB ({:.0f}%)", p.bytes_total / 1e6, 100.0 * p.bytes_done / p.bytes_total);
+            double bps = secs > 0 ? p.bytes_done / secs : 0;
+            if (bps > 0) eta = fmt::format(", ETA {:.0f} s", (p.bytes_total - p.bytes_done) / bps);
+          }
+          fmt::print(stderr, "\r{:.1f} MB{}, {} keys, {} keys/s{}   ", p.bytes_done / 1e6, of_total, fmt_count(p.keys),
+                     fmt_count(static_cast<uint64_t>(rate)), eta);
+          progress_shown = true;
+        };
+      }
       if (conv->count("--drop-expired")) {
         if (drop_expired.empty() || drop_expired == "now") {
           opt.drop_expired_before = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -248,7 +278,14 @@ int main(int argc, char** argv) {
           opt.drop_expired_before = std::stoll(drop_expired);
         }
       }
-      ConvertResult result = convert(opt);
+      ConvertResult result;
+      try {
+        result = convert(opt);
+      } catch (...) {
+        if (progress_shown) fmt::print(stderr, "\n");
+        throw;
+      }
+      if (progress_shown) fmt::print(stderr, "\n");
       if (!quiet) print_summary(opt, result);
       if (!report_path.empty()) write_report(report_path, report_json(opt, result));
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +16,13 @@ namespace rdbrekey {
 
 enum class UnmappedPolicy { kError, kDrop, kKeep };
 
+// Where a conversion is, for a progress display.
+struct Progress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;  // 0 when unknown (a pipe)
+  uint64_t keys = 0;
+};
+
 struct ConvertOptions {
   std::vector<std::string> inputs;           // paths, "-" for stdin
   std::string output;
@@ -27,6 +35,7 @@ struct ConvertOptions {
   bool dry_run = false;                      // read everything, write nothing
   bool verify_output = false;                // re-read the written file before committing it
   std::optional<int64_t> drop_expired_before;  // drop keys whose expire time (ms) is <= this
+  std::function<void(const Progress&)> progress;  // called every 64 Ki records and at the end
   size_t sample_renames = 0;                 // keep this many example renames per database
 };
 
