@@ -87,6 +87,10 @@ void AtomicFileSink::write_out(const uint8_t* data, size_t size) {
   }
 }
 
+void AtomicFileSink::truncate_out() {
+  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) io_error("cannot truncate", temp_path_, errno);
+}
+
 void AtomicFileSink::finalize() {
   ByteSink::finalize();
   stop_background();

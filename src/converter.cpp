@@ -9,6 +9,8 @@
 #include <chrono>
 #include <memory>
 #include <set>
+#include <tuple>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -103,6 +105,12 @@ class Conversion {
     // Collisions can only come from what the rules keep apart (collision_index.h): decide
     // where every key must be remembered.
     record_everything_ = sources.size() > 1 || opt_.unmapped == UnmappedPolicy::kKeep;
+    if (opt_.on_collision != CollisionPolicy::kError)
+      for (ByteSource* src : sources)
+        if (!src->stable())
+          throw Error(ExitCode::kUsage, fmt::format("{}: --on-collision keep-first/keep-last reads the input twice; "
+                                                    "give it a regular file, not a pipe",
+                                                    src->name()));
     for (ByteSource* src : sources) record_everything_ |= !src->stable();
     std::map<std::string, int> dbs_per_prefix;
     for (auto& [db, app] : app_of_db_) ++dbs_per_prefix[app->renamer.prefix()];
@@ -129,6 +137,7 @@ class Conversion {
     }
     check_unmapped();
     check_collisions();
+    if (!losers_.empty()) return;  // the caller converts again without them
     write_guards(writer);
     writer.finish();
     result_.keys_written = writer.keys_written();
@@ -225,6 +234,11 @@ class Conversion {
                    ByteSink& sink) {
     DbStats& stats = *db.stats;
     ++stats.keys_read;
+    if (!skip_.empty() && skip_.count(pack(KeyRef{input_, 0, r.key_offset}))) {
+      ++stats.collision_dropped;
+      sc.skip_payload();
+      return;
+    }
     if (r.prefix.has_expire && opt_.drop_expired_before && r.prefix.expire_ms <= *opt_.drop_expired_before) {
       ++stats.expired_dropped;
       sc.skip_payload();
@@ -323,11 +337,20 @@ class Conversion {
                        ref.key_offset);
   }
 
+  static uint64_t pack(const KeyRef& r) { return (uint64_t{r.input} << 48) ^ r.key_offset; }
+
+ public:
+  // Keys found to collide and chosen to be left out (after run() with a keep-* policy).
+  const std::unordered_set<uint64_t>& losers() const { return losers_; }
+  void skip_keys(std::unordered_set<uint64_t> keys) { skip_ = std::move(keys); }
+
+ private:
   void check_collisions() {
     std::vector<std::string> found;
     uint64_t count = 0;
     auto report = [&](const std::string& name, const KeyRef& a, const KeyRef& b) {
       ++count;
+      pairs_.push_back({name, a, b});
       if (found.size() < 10)
         found.push_back(fmt::format("  {}: {} and {}", quote_bytes(name.data(), name.size()), describe(a), describe(b)));
     };
@@ -344,7 +367,10 @@ class Conversion {
           if ((*sources_)[ref.input]->stable()) names.emplace_back(output_name_of(ref), ref);
           else names.emplace_back(fmt::format("<hash {:016x}/{:010x}>", e[k].hash, ref.key_offset), ref);
         }
-        std::sort(names.begin(), names.end(), [](auto& x, auto& y) { return x.first < y.first; });
+        std::sort(names.begin(), names.end(), [](auto& x, auto& y) {
+          return std::tie(x.first, x.second.input, x.second.key_offset) <
+                 std::tie(y.first, y.second.input, y.second.key_offset);
+        });
         for (size_t k = 1; k < names.size(); ++k)
           if (names[k].first == names[k - 1].first) report(names[k].first, names[k - 1].second, names[k].second);
       }
@@ -358,6 +384,18 @@ class Conversion {
     }
     if (count == 0) return;
     result_.collisions = count;
+    if (opt_.on_collision != CollisionPolicy::kError) {
+      // Keep the first (or last) key of each name in input order; leave out the others.
+      for (const auto& p : pairs_) {
+        bool a_first = std::tie(p.a.input, p.a.key_offset) < std::tie(p.b.input, p.b.key_offset);
+        bool drop_a = (opt_.on_collision == CollisionPolicy::kKeepFirst) != a_first;
+        const KeyRef& loser = drop_a ? p.a : p.b;
+        const KeyRef& winner = drop_a ? p.b : p.a;
+        if (!losers_.insert(pack(loser)).second) continue;
+        result_.collision_drops.push_back({p.name, describe(loser), describe(winner)});
+      }
+      return;
+    }
     throw Error(ExitCode::kRefused,
                 fmt::format("renaming gives {} key{} the name of another key in db 0 (a server refuses to load such a "
                             "file); nothing was written:\n{}{}\nRename or delete one key of each pair on the source "
@@ -458,6 +496,13 @@ class Conversion {
   CollisionIndex all_keys_;       // every output key of the databases that need it
   CollisionIndex prefixed_keys_;  // keys already under their prefix, by the name of their partner
   std::string scratch_;
+  struct Pair {
+    std::string name;
+    KeyRef a, b;
+  };
+  std::vector<Pair> pairs_;
+  std::unordered_set<uint64_t> losers_;
+  std::unordered_set<uint64_t> skip_;
   std::string value_;
 };
 
@@ -480,6 +525,25 @@ ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> so
   try {
     Conversion conversion(options, result);
     conversion.run(sources, sink);
+    if (!conversion.losers().empty()) {
+      // --on-collision keep-first/keep-last: convert again from the start, leaving them out.
+      std::vector<ConvertResult::CollisionDrop> drops = std::move(result.collision_drops);
+      uint64_t collisions = result.collisions;
+      std::vector<std::unique_ptr<MemorySource>> again;
+      std::vector<ByteSource*> again_ptrs;
+      for (ByteSource* src : sources) {
+        again.push_back(std::make_unique<MemorySource>(src->name(), src->stable_data(), src->size_hint()));
+        again_ptrs.push_back(again.back().get());
+      }
+      sink.restart();
+      result = ConvertResult{};
+      Conversion second(options, result);
+      second.skip_keys(conversion.losers());
+      second.run(again_ptrs, sink);
+      if (!second.losers().empty()) throw Error(ExitCode::kInternal, "collisions remain after leaving keys out");
+      result.collisions = collisions;
+      result.collision_drops = std::move(drops);
+    }
     sink.finalize();
   } catch (...) {
     sink.cancel();

@@ -430,3 +430,35 @@ TEST(Converter, ReportsProgress) {
 
 }  // namespace
 }  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+TEST(Collisions, KeepFirstOrLastLeavesTheOthersOutAndReportsThem) {
+  std::string in = test::RdbBuilder("REDIS0010")
+                       .select_db(0).string_key("x", "from-db0-plain").string_key("condo:x", "from-db0-prefixed")
+                       .string_key("y", "only")
+                       .select_db(1).string_key("x", "from-db1")
+                       .eof().bytes();
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}, {1, "condo"}};
+  for (auto [policy, expect] : std::vector<std::pair<CollisionPolicy, std::string>>{
+           {CollisionPolicy::kKeepFirst, "from-db0-plain"}, {CollisionPolicy::kKeepLast, "from-db1"}}) {
+    opt.on_collision = policy;
+    Converted c = convert_bytes(opt, {in});
+    FileImage out = image_of_bytes(c.bytes);
+    EXPECT_EQ(out.dbs[0].size(), 3u);  // condo:x, condo:y, the guard
+    EXPECT_EQ(out.dbs[0]["condo:x"].value, test::RdbBuilder("").str(expect).bytes());
+    EXPECT_EQ(c.result.collision_drops.size(), 2u);
+    EXPECT_EQ(c.result.keys_written, 3u);
+    for (const auto& d : c.result.collision_drops) EXPECT_EQ(d.name, "condo:x");
+    uint64_t dropped = 0;
+    for (const auto& [db, st] : c.result.dbs) dropped += st.collision_dropped;
+    EXPECT_EQ(dropped, 2u);
+  }
+  opt.on_collision = CollisionPolicy::kError;
+  EXPECT_EQ(convert_error(opt, {in}), ExitCode::kRefused);
+}
+
+}  // namespace
+}  // namespace rdbrekey

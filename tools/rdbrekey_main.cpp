@@ -74,6 +74,11 @@ std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
         st.already_prefixed, st.hashtagged, st.empty_key, st.dropped, st.expired_dropped, st.kept_unmapped, st.with_ttl);
     first = false;
   }
+  j += "\n  ],\n  \"collisions_left_out\": [";
+  for (size_t i = 0; i < r.collision_drops.size(); ++i)
+    j += fmt::format("{}\n    {{\"name\": {}, \"left_out\": {}, \"kept\": {}}}", i ? "," : "",
+                     json_str(r.collision_drops[i].name), json_str(r.collision_drops[i].dropped),
+                     json_str(r.collision_drops[i].kept));
   j += "\n  ],\n  \"guards\": [";
   for (size_t i = 0; i < r.guards.size(); ++i)
     j += fmt::format("{}\n    {{\"key\": {}, \"value\": {}, \"kept_existing\": {}}}", i ? "," : "",
@@ -107,8 +112,8 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
                                        : fmt::format("-> {}:", s.prefix);
     fmt::print("db {:<4} {:<28} {:>12} keys: {} renamed, {} already prefixed, {} hashtagged{}{}{}\n", db, who,
                fmt_count(s.keys_read), fmt_count(s.renamed), fmt_count(s.already_prefixed), fmt_count(s.hashtagged),
-               s.dropped || s.expired_dropped
-                   ? fmt::format(", {} dropped{}", fmt_count(s.dropped + s.expired_dropped),
+               s.dropped || s.expired_dropped || s.collision_dropped
+                   ? fmt::format(", {} dropped{}", fmt_count(s.dropped + s.expired_dropped + s.collision_dropped),
                                  s.expired_dropped ? fmt::format(" ({} expired)", fmt_count(s.expired_dropped)) : "")
                    : "",
                s.kept_unmapped ? fmt::format(", {} kept unrenamed", fmt_count(s.kept_unmapped)) : "",
@@ -119,9 +124,11 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
     renamed += s.renamed;
     kept += s.already_prefixed;
     tagged += s.hashtagged;
-    dropped += s.dropped + s.expired_dropped;
+    dropped += s.dropped + s.expired_dropped + s.collision_dropped;
     unmapped_kept += s.kept_unmapped;
   }
+  for (const auto& d : r.collision_drops)
+    fmt::print("collision {}: left out {}, kept {}\n", quote_bytes(d.name.data(), d.name.size()), d.dropped, d.kept);
   for (const auto& g : r.guards)
     fmt::print("guard   {} = {}{}\n", g.key, g.value, g.kept_existing ? " (kept: larger than --data-version)" : "");
   if (r.aux_dropped || r.slot_records_dropped)
@@ -186,6 +193,12 @@ int main(int argc, char** argv) {
   conv->add_flag("--verify", opt.verify_output,
                  "Read the written file back (framing, CRC, key count) before renaming it into place");
   std::string report_path;
+  std::string on_collision = "error";
+  conv->add_option("--on-collision", on_collision,
+                   "Keys that renaming makes equal: error (default: list them, write nothing), keep-first / "
+                   "keep-last (keep the first / last in input order, leave out and report the others)")
+      ->check(CLI::IsMember({"error", "keep-first", "keep-last"}))
+      ->default_val("error");
   std::string progress_mode = "auto";
   conv->add_option("--progress", progress_mode,
                    "Progress line on stderr (bytes done of total, keys/s, ETA): auto (only on a terminal), always, "
@@ -244,6 +257,9 @@ int main(int argc, char** argv) {
       if (opt.output == "-") throw Error(ExitCode::kUsage, "--output: writing to standard output is not supported");
       AtomicFileSink::install_signal_cleanup();
       if (opt.dry_run) opt.sample_renames = 20;
+      opt.on_collision = on_collision == "keep-first"  ? CollisionPolicy::kKeepFirst
+                         : on_collision == "keep-last" ? CollisionPolicy::kKeepLast
+                                                       : CollisionPolicy::kError;
       bool show_progress = progress_mode == "always" || (progress_mode == "auto" && ::isatty(2));
       auto started = std::chrono::steady_clock::now();
       auto last = started;

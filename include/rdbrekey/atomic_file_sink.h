@@ -29,6 +29,7 @@ class AtomicFileSink final : public ByteSink {
 
  protected:
   void write_out(const uint8_t* data, size_t size) override;
+  void truncate_out() override;
 
  private:
   std::string path_;

@@ -47,10 +47,14 @@ class ByteSink {
   virtual void finalize();
   // Discards the output; never throws.
   virtual void cancel() noexcept {}
+  // Throws away everything written so far and starts again from an empty output.
+  void restart();
 
  protected:
   // Delivers bytes to the destination (on the background thread once start_background()).
   virtual void write_out(const uint8_t* data, size_t size) = 0;
+  // Empties the destination (for restart()).
+  virtual void truncate_out() = 0;
   void flush_buffer();
   // From now on, full buffers are checksummed and delivered by a second thread while the
   // caller fills the next one (two buffers; the caller waits only when both are full).
@@ -84,6 +88,7 @@ class MemorySink final : public ByteSink {
 
  protected:
   void write_out(const uint8_t* data, size_t size) override { data_.insert(data_.end(), data, data + size); }
+  void truncate_out() override { data_.clear(); }
 
  private:
   std::vector<uint8_t> data_;
@@ -96,6 +101,7 @@ class NullSink final : public ByteSink {
 
  protected:
   void write_out(const uint8_t*, size_t) override {}
+  void truncate_out() override {}
 };
 
 }  // namespace rdbrekey

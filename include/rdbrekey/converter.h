@@ -15,6 +15,7 @@
 namespace rdbrekey {
 
 enum class UnmappedPolicy { kError, kDrop, kKeep };
+enum class CollisionPolicy { kError, kKeepFirst, kKeepLast };
 
 // Where a conversion is, for a progress display.
 struct Progress {
@@ -29,6 +30,7 @@ struct ConvertOptions {
   std::map<uint64_t, std::string> apps;      // db -> application name (npm name or prefix)
   UnmappedPolicy unmapped = UnmappedPolicy::kError;
   std::vector<std::string> hashtags{"bull"};
+  CollisionPolicy on_collision = CollisionPolicy::kError;
   uint64_t data_version = 2;                 // 0: no start-up guard
   std::optional<RdbVersion> target;          // nullopt: chosen from the inputs
   bool overwrite = false;
@@ -50,6 +52,7 @@ struct DbStats {
   uint64_t kept_unmapped = 0;   // unmapped db with --unmapped keep
   uint64_t with_ttl = 0;
   uint64_t expired_dropped = 0;  // --drop-expired
+  uint64_t collision_dropped = 0;  // --on-collision keep-first/keep-last
   uint64_t guard_sources = 0;   // keys that were (or became) P:data_version
   std::vector<std::pair<std::string, std::string>> samples;  // (old name, new name)
 };
@@ -79,6 +82,13 @@ struct ConvertResult {
   uint64_t functions = 0, module_aux = 0;
   uint64_t slot_records_dropped = 0;
   uint64_t collisions = 0;
+  // With --on-collision keep-first/keep-last: each key left out, and the one kept in its place.
+  struct CollisionDrop {
+    std::string name;     // the output name both had
+    std::string dropped;  // "db 0 key "x" (in.rdb, byte 12)"
+    std::string kept;
+  };
+  std::vector<CollisionDrop> collision_drops;
   bool output_verified = false;
   double seconds = 0;
 };
