@@ -36,7 +36,10 @@ std::string dir_of(const std::string& path) {
 }
 
 [[noreturn]] void io_error(const std::string& what, const std::string& path, int err) {
-  std::string hint = err == ENOSPC ? " (the disk is full)" : err == EDQUOT ? " (disk quota exceeded)" : "";
+  std::string hint = err == ENOSPC   ? " (the disk is full)"
+                     : err == EDQUOT ? " (disk quota exceeded)"
+                     : err == EFBIG  ? " (over the file size limit)"
+                                     : "";
   throw Error(ExitCode::kIo, fmt::format("{}: {}: {}{}", path, what, std::strerror(err), hint));
 }
 
@@ -51,6 +54,9 @@ void AtomicFileSink::install_signal_cleanup() {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);
   ::sigaction(SIGPIPE, &sa, nullptr);
+  // Past a file-size limit (ulimit -f), write(2) then fails with EFBIG instead of the process
+  // being killed with the temporary file left behind.
+  ::signal(SIGXFSZ, SIG_IGN);
 }
 
 AtomicFileSink::AtomicFileSink(std::string path, bool overwrite) : path_(std::move(path)), overwrite_(overwrite) {

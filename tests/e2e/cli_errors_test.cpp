@@ -180,6 +180,19 @@ TEST_F(CliCase, VerifyAndReport) {
   EXPECT_NE(v.err.find("checksum mismatch"), std::string::npos) << v.err;
 }
 
+TEST_F(CliCase, DiskFullLeavesNothingBehind) {
+  // A file-size limit makes write(2) fail (EFBIG) the way a full disk does (ENOSPC).
+  test::RdbBuilder b("REDIS0010");
+  for (int i = 0; i < 20000; ++i) b.string_key("key:" + std::to_string(i), std::string(100, 'v'));
+  std::string in = input(b.eof().bytes());
+  std::string cmd = "ulimit -f 256; exec " + test::rdbrekey_binary() + " convert " + in + " -o " + dir.file("out.rdb") +
+                    " -a 0=condo";
+  RunResult r = test::run({"bash", "-c", cmd});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("over the file size limit"), std::string::npos) << r.err;
+  expect_only({"in.rdb"});
+}
+
 TEST_F(CliCase, SigtermLeavesNothingBehind) {
   // A FIFO input that never ends keeps the conversion running until the signal comes.
   std::string fifo = dir.file("in.fifo");
