@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "rdbrekey/converter.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/key_rules.h"
+#include "rdbrekey/inspector.h"
 #include "rdbrekey/verifier.h"
 
 namespace {
@@ -96,6 +98,95 @@ void write_report(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(path.c_str(), "w");
   if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0)
     throw Error(ExitCode::kIo, fmt::format("{}: cannot write the report", path));
+}
+
+std::map<uint64_t, std::string> parse_apps(const std::vector<std::string>& args) {
+  std::map<uint64_t, std::string> apps;
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    std::string num = a.substr(0, eq);
+    if (eq == std::string::npos || num.empty() || num.find_first_not_of("0123456789") != std::string::npos ||
+        num.size() > 9)
+      throw Error(ExitCode::kUsage, fmt::format("--app \"{}\": expected DB=NAME, e.g. 0=@app/condo", a));
+    std::string name = a.substr(eq + 1);
+    app_prefix_from_name(name);  // validates
+    if (!apps.emplace(std::stoull(num), name).second)
+      throw Error(ExitCode::kUsage, fmt::format("--app: database {} is mapped twice", num));
+  }
+  return apps;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void print_inspect(const std::string& name, const InspectResult& r, bool json) {
+  if (json) {
+    std::string j = fmt::format("{{\n  \"file\": {},\n  \"version\": \"{}\",\n  \"bytes\": {},\n  \"checksum\": {},\n  \"aux\": {{",
+                                json_str(name), r.version.magic(), r.bytes, r.checksum_present ? "\"verified\"" : "null");
+    bool first = true;
+    for (const auto& [k, v] : r.aux) {
+      j += fmt::format("{}\n    {}: {}", first ? "" : ",", json_str(k), json_str(v));
+      first = false;
+    }
+    j += "\n  },\n  \"databases\": [";
+    first = true;
+    for (const auto& [db, d] : r.dbs) {
+      std::string types, queues;
+      for (const auto& [t, n] : d.by_type) types += fmt::format("{}{}: {}", types.empty() ? "" : ", ", json_str(t), n);
+      for (const auto& q : d.queues) queues += fmt::format("{}{}", queues.empty() ? "" : ", ", json_str(q));
+      j += fmt::format(
+          "{}\n    {{\"db\": {}, \"keys\": {}, \"types\": {{{}}}, \"with_ttl\": {}, \"expired\": {}, "
+          "\"value_bytes\": {}, \"prefix\": {}, \"renamed\": {}, \"already_prefixed\": {}, \"hashtagged\": {}, "
+          "\"queues\": [{}]}}",
+          first ? "" : ",", db, d.keys, types, d.with_ttl, d.expired, d.value_bytes,
+          d.prefix.empty() ? "null" : json_str(d.prefix), d.renamed, d.already_prefixed, d.hashtagged, queues);
+      first = false;
+    }
+    j += fmt::format("\n  ],\n  \"functions\": {},\n  \"module_aux\": {},\n  \"module_values\": {},\n  \"largest\": [",
+                     r.functions, r.module_aux, r.module_values);
+    for (size_t i = 0; i < r.largest.size(); ++i)
+      j += fmt::format("{}\n    {{\"db\": {}, \"key\": {}, \"type\": {}, \"bytes\": {}}}", i ? "," : "",
+                       r.largest[i].db, json_str(r.largest[i].key), json_str(r.largest[i].type), r.largest[i].bytes);
+    j += "\n  ],\n  \"servers\": [";
+    for (size_t i = 0; i < r.servers.size(); ++i)
+      j += fmt::format("{}\n    {{\"server\": {}, \"loads\": {}, \"note\": {}}}", i ? "," : "",
+                       json_str(r.servers[i].server), r.servers[i].loads, json_str(r.servers[i].why));
+    j += "\n  ]\n}\n";
+    fmt::print("{}", j);
+    return;
+  }
+  fmt::print("{}: {}, {} bytes, checksum {}\n", name, r.version.magic(), fmt_count(r.bytes),
+             r.version.has_checksum() ? (r.checksum_present ? "verified" : "disabled in the file (0)") : "none (RDB < 5)");
+  for (const char* k : {"redis-ver", "valkey-ver", "redis-bits", "ctime", "used-mem", "aof-base"}) {
+    auto it = r.aux.find(k);
+    if (it != r.aux.end()) fmt::print("  {}: {}\n", k, it->second);
+  }
+  for (const auto& [db, d] : r.dbs) {
+    fmt::print("db {}: {} keys, {} with TTL ({} already expired), {} bytes of values\n", db, fmt_count(d.keys),
+               fmt_count(d.with_ttl), fmt_count(d.expired), fmt_count(d.value_bytes));
+    for (const auto& [t, n] : d.by_type) fmt::print("    {:<24} {:>12}\n", t, fmt_count(n));
+    if (!d.prefix.empty()) {
+      fmt::print("  -> {}: {} renamed, {} already prefixed, {} hashtagged\n", d.prefix, fmt_count(d.renamed),
+                 fmt_count(d.already_prefixed), fmt_count(d.hashtagged));
+      if (!d.queues.empty()) {
+        std::string q;
+        for (const auto& name2 : d.queues) q += (q.empty() ? "" : ", ") + name2;
+        fmt::print("     queues: {}\n", q);
+      }
+    }
+  }
+  if (r.functions || r.module_aux || r.module_values)
+    fmt::print("functions: {}, module aux records: {}, module values: {}\n", r.functions, r.module_aux, r.module_values);
+  if (!r.largest.empty()) {
+    fmt::print("largest keys:\n");
+    for (const auto& k : r.largest)
+      fmt::print("  {:>14} bytes  db {}  {}  {}\n", fmt_count(k.bytes), k.db, k.type, quote_bytes(k.key.data(), k.key.size()));
+  }
+  fmt::print("loads as it is in:\n");
+  for (const auto& s : r.servers)
+    fmt::print("  {:<22} {}{}\n", s.server, s.loads ? "yes" : "no", s.why.empty() ? "" : fmt::format(" ({})", s.why));
 }
 
 void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
@@ -214,6 +305,21 @@ int main(int argc, char** argv) {
   conv->add_flag("-q,--quiet", quiet, "Print nothing on success");
   conv->footer(kExitCodes);
 
+  std::string inspect_path;
+  std::vector<std::string> inspect_apps;
+  InspectOptions inspect_opt;
+  std::optional<int64_t> inspect_now;
+  bool inspect_json = false;
+  auto* insp = app.add_subcommand("inspect", "What a file holds (version, producer, keys per db by type, TTLs, largest "
+                                             "keys) and what renaming would do; which servers load it as it is");
+  insp->add_option("file", inspect_path, "RDB file; - reads standard input")->required();
+  insp->add_option("-a,--app", inspect_apps, "DB=NAME as for convert: count what renaming would do");
+  insp->add_option("--hashtag", inspect_opt.hashtags, "Hashtag key families (default: bull)")->default_str("bull");
+  insp->add_option("--now", inspect_now, "Count keys expired at this time (ms since the epoch; default: now)");
+  insp->add_option("--largest", inspect_opt.largest, "How many of the largest keys to list")->default_val(10);
+  insp->add_flag("--json", inspect_json, "Print JSON for scripts");
+  insp->footer(kExitCodes);
+
   std::string verify_path;
   std::optional<uint64_t> expect_keys;
   auto* ver = app.add_subcommand("verify", "Walk an RDB file to its end: check every record's framing and the "
@@ -231,19 +337,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*conv) {
-      for (const auto& a : app_args) {
-        auto eq = a.find('=');
-        uint64_t db = 0;
-        std::string num = a.substr(0, eq);
-        if (eq == std::string::npos || num.empty() || num.find_first_not_of("0123456789") != std::string::npos ||
-            num.size() > 9)
-          throw Error(ExitCode::kUsage, fmt::format("--app \"{}\": expected DB=NAME, e.g. 0=@app/condo", a));
-        db = std::stoull(num);
-        std::string name = a.substr(eq + 1);
-        app_prefix_from_name(name);  // validates
-        if (!opt.apps.emplace(db, name).second)
-          throw Error(ExitCode::kUsage, fmt::format("--app: database {} is mapped twice", db));
-      }
+      opt.apps = parse_apps(app_args);
       opt.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop
                      : unmapped == "keep" ? UnmappedPolicy::kKeep
                                           : UnmappedPolicy::kError;
@@ -284,9 +378,7 @@ int main(int argc, char** argv) {
       }
       if (conv->count("--drop-expired")) {
         if (drop_expired.empty() || drop_expired == "now") {
-          opt.drop_expired_before = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count();
+          opt.drop_expired_before = now_ms();
         } else {
           if (drop_expired.find_first_not_of("0123456789") != std::string::npos || drop_expired.size() > 18)
             throw Error(ExitCode::kUsage,
@@ -304,6 +396,13 @@ int main(int argc, char** argv) {
       if (progress_shown) fmt::print(stderr, "\n");
       if (!quiet) print_summary(opt, result);
       if (!report_path.empty()) write_report(report_path, report_json(opt, result));
+    }
+    if (*insp) {
+      inspect_opt.apps = parse_apps(inspect_apps);
+      inspect_opt.now_ms = inspect_now ? *inspect_now : now_ms();
+      FileSource src(inspect_path);
+      InspectResult r = inspect(src, inspect_opt);
+      print_inspect(src.name(), r, inspect_json);
     }
     if (*ver) {
       FileSource src(verify_path);

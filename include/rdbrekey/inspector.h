@@ -1,0 +1,60 @@
+// `rdbrekey inspect`: what a file holds and what converting it would do, without writing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rdbrekey/byte_source.h"
+#include "rdbrekey/rdb_version.h"
+
+namespace rdbrekey {
+
+struct InspectOptions {
+  std::map<uint64_t, std::string> apps;   // db -> application (optional: renaming counts)
+  std::vector<std::string> hashtags{"bull"};
+  int64_t now_ms = 0;                     // "already expired" means expire time <= now_ms
+  size_t largest = 10;                    // how many of the largest keys to list
+};
+
+struct InspectDb {
+  uint64_t keys = 0;
+  std::map<std::string, uint64_t> by_type;  // type name (the encoding: "hash-listpack") -> keys
+  uint64_t with_ttl = 0;
+  uint64_t expired = 0;
+  uint64_t value_bytes = 0;
+  std::string prefix;                        // empty: no --app for it
+  uint64_t renamed = 0, already_prefixed = 0, hashtagged = 0;
+  std::set<std::string> queues;              // hashtag families' queue names ("bull:tasks"), capped
+};
+
+struct LargeKey {
+  uint64_t bytes;
+  uint64_t db;
+  std::string key;
+  std::string type;
+};
+
+struct ServerVerdict {
+  std::string server;  // "Redis 7.0", "Valkey 9.0", ...
+  bool loads = false;
+  std::string why;     // when it does not
+};
+
+struct InspectResult {
+  RdbVersion version;
+  uint64_t bytes = 0;
+  bool checksum_present = false;
+  std::map<std::string, std::string> aux;   // producer info (redis-ver, valkey-ver, ctime, ...)
+  std::map<uint64_t, InspectDb> dbs;
+  uint64_t functions = 0, module_aux = 0, module_values = 0, slot_records = 0;
+  std::vector<LargeKey> largest;             // biggest values first
+  std::vector<ServerVerdict> servers;
+};
+
+InspectResult inspect(ByteSource& src, const InspectOptions& options);
+
+}  // namespace rdbrekey

@@ -1,0 +1,76 @@
+#include "rdbrekey/inspector.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fixtures.h"
+#include "support/process.h"
+#include "support/rdb_builder.h"
+
+namespace rdbrekey {
+namespace {
+
+TEST(Inspector, CountsTypesTtlsRenamesAndServers) {
+  std::string bytes = test::RdbBuilder("REDIS0011")
+                          .aux("redis-ver", "7.2.4")
+                          .select_db(0)
+                          .expire_ms(1000).string_key("old", "x")
+                          .expire_ms(5000).string_key("new", "x")
+                          .string_key("condo:kept", "x")
+                          .string_key("bull:tasks:1", "x")
+                          .string_key("bull:low:2", "x")
+                          .set_key("big", {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "b"})
+                          .select_db(2)
+                          .string_key("z", "x")
+                          .eof()
+                          .bytes();
+  MemorySource src("i.rdb", bytes.data(), bytes.size());
+  InspectOptions opt;
+  opt.apps = {{0, "@app/condo"}};
+  opt.now_ms = 2000;
+  opt.largest = 1;
+  InspectResult r = inspect(src, opt);
+  EXPECT_EQ(r.version.number, 11);
+  EXPECT_EQ(r.aux["redis-ver"], "7.2.4");
+  const InspectDb& db0 = r.dbs.at(0);
+  EXPECT_EQ(db0.keys, 6u);
+  EXPECT_EQ(db0.by_type.at("string"), 5u);
+  EXPECT_EQ(db0.by_type.at("set"), 1u);
+  EXPECT_EQ(db0.with_ttl, 2u);
+  EXPECT_EQ(db0.expired, 1u);
+  EXPECT_EQ(db0.prefix, "condo");
+  EXPECT_EQ(db0.renamed, 3u);
+  EXPECT_EQ(db0.already_prefixed, 1u);
+  EXPECT_EQ(db0.hashtagged, 2u);
+  EXPECT_EQ(db0.queues, (std::set<std::string>{"bull:low", "bull:tasks"}));
+  EXPECT_TRUE(r.dbs.at(2).prefix.empty());
+  ASSERT_EQ(r.largest.size(), 1u);
+  EXPECT_EQ(r.largest[0].key, "big");
+  std::map<std::string, bool> loads;
+  for (const auto& s : r.servers) loads[s.server] = s.loads;
+  EXPECT_FALSE(loads.at("Redis 7.0"));  // REDIS0011
+  EXPECT_TRUE(loads.at("Redis 7.2"));
+  EXPECT_TRUE(loads.at("Valkey 7.2 / 8.x"));
+  EXPECT_TRUE(loads.at("Valkey 9.x"));
+}
+
+TEST(Inspector, FieldTtlHashesAndValkeyFiles) {
+  FileSource hfe(test::shared_fixture("HDT3213_rdb/cases_hash_with_hfe.rdb"));
+  InspectResult r = inspect(hfe, InspectOptions{});
+  for (const auto& s : r.servers) EXPECT_EQ(s.loads, s.server.starts_with("Redis 7.4")) << s.server;
+  FileSource valkey(test::shared_fixture("HDT3213_rdb/cases_valkey_hash2_with_hfe.rdb"));
+  r = inspect(valkey, InspectOptions{});
+  for (const auto& s : r.servers) EXPECT_EQ(s.loads, s.server == "Valkey 9.x") << s.server;
+}
+
+TEST(Inspector, CliJson) {
+  test::RunResult res = test::run({test::rdbrekey_binary(), "inspect", test::project_fixture("sample.rdb"), "--json",
+                                   "-a", "0=@app/condo", "--now", "0"});
+  ASSERT_EQ(res.exit_code, 0) << res.err;
+  EXPECT_NE(res.out.find("\"version\": \"REDIS0010\""), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("\"prefix\": \"condo\", \"renamed\": 100"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("\"bull:tasks\""), std::string::npos);
+  EXPECT_NE(res.out.find("{\"server\": \"Redis 7.0\", \"loads\": true"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rdbrekey
