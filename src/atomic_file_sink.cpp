@@ -93,6 +93,26 @@ void AtomicFileSink::write_out(const uint8_t* data, size_t size) {
   }
 }
 
+bool AtomicFileSink::copy_range_out(int fd, uint64_t offset, size_t size) {
+  auto in_off = static_cast<loff_t>(offset);
+  while (size) {
+    ssize_t n = ::copy_file_range(fd, &in_off, fd_, nullptr, size, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Not supported here (other file systems, old kernels): the caller writes the bytes,
+      // resuming where this stopped.
+      if (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL) {
+        if (static_cast<uint64_t>(in_off) == offset) return false;
+        io_error("copy_file_range stopped part-way", temp_path_, errno);
+      }
+      io_error("write failed", temp_path_, errno);
+    }
+    if (n == 0) io_error("copy_file_range made no progress", temp_path_, EIO);
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
 void AtomicFileSink::truncate_out() {
   if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) io_error("cannot truncate", temp_path_, errno);
 }

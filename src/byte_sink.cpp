@@ -125,6 +125,15 @@ void ByteSink::write_slow(const void* data, size_t size) {
   }
 }
 
+void ByteSink::splice_from(int fd, uint64_t offset, const uint8_t* data, size_t size, uint64_t range_crc) {
+  checksum();      // the CRC of everything before, exactly
+  flush_buffer();  // deliver it first: the range must land after it
+  drain();
+  if (!copy_range_out(fd, offset, size)) write_out(data, size);
+  crc_ = crc64_combine(crc_, range_crc, size);
+  flushed_ += size;
+}
+
 uint64_t ByteSink::checksum() {
   drain();
   if (pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));

@@ -23,6 +23,18 @@ void ByteSource::flush_hooks() {
   after_flush();
 }
 
+void ByteSource::splice_tee(size_t n) {
+  // The CRC must stand exactly at the start of the range to take the range's own CRC.
+  if (crc_on_ && tee_pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(tee_pos_ - crc_pos_));
+  uint64_t range_crc = crc64(0, tee_pos_, n);
+  if (crc_on_) {
+    crc_ = crc64_combine(crc_, range_crc, n);
+    crc_pos_ = tee_pos_ + n;
+  }
+  uint64_t file_offset = base_offset_ + static_cast<uint64_t>(tee_pos_ - buf_begin_);
+  tee_->splice_from(splice_fd_, file_offset, tee_pos_, n, range_crc);
+}
+
 void ByteSource::enable_checksum(bool on) {
   flush_hooks();
   crc_on_ = on;
@@ -106,6 +118,7 @@ FileSource::FileSource(const std::string& path) : ByteSource(path == "-" ? "<std
       const auto* p = static_cast<const uint8_t*>(map_);
       set_buffer(p, p + map_size_, 0);
       stable_ = true;
+      splice_fd_ = fd_;
       eof_ = true;
       return;
     }

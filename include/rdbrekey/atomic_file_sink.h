@@ -30,6 +30,8 @@ class AtomicFileSink final : public ByteSink {
  protected:
   void write_out(const uint8_t* data, size_t size) override;
   void truncate_out() override;
+  bool can_splice() const override { return true; }
+  bool copy_range_out(int fd, uint64_t offset, size_t size) override;
 
  private:
   std::string path_;

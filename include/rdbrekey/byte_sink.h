@@ -50,11 +50,20 @@ class ByteSink {
   // Throws away everything written so far and starts again from an empty output.
   void restart();
 
+  // Whether splice_from() copies inside the kernel (a file sink); otherwise it writes `data`.
+  virtual bool can_splice() const { return false; }
+  // Appends `size` bytes that are at `offset` of the file `fd` and also mapped at `data`, whose
+  // CRC-64 (from 0) is `range_crc`.
+  void splice_from(int fd, uint64_t offset, const uint8_t* data, size_t size, uint64_t range_crc);
+
  protected:
   // Delivers bytes to the destination (on the background thread once start_background()).
   virtual void write_out(const uint8_t* data, size_t size) = 0;
   // Empties the destination (for restart()).
   virtual void truncate_out() = 0;
+  // Copies file bytes to the destination inside the kernel; false when it cannot (then the
+  // caller writes them). Only called after everything before them was delivered.
+  virtual bool copy_range_out(int, uint64_t, size_t) { return false; }
   void flush_buffer();
   // From now on, full buffers are checksummed and delivered by a second thread while the
   // caller fills the next one (two buffers; the caller waits only when both are full).

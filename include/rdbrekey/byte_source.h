@@ -80,9 +80,18 @@ class ByteSource {
   void flush_hooks();
   // Only the tee catches up (at the end of each copied value: the CRC can wait).
   void flush_tee() {
-    if (tee_ && pos_ > tee_pos_) tee_->write(tee_pos_, static_cast<size_t>(pos_ - tee_pos_));
+    if (tee_ && pos_ > tee_pos_) {
+      size_t n = static_cast<size_t>(pos_ - tee_pos_);
+      if (n >= kSpliceMin && splice_fd_ >= 0 && tee_->can_splice()) splice_tee(n);
+      else tee_->write(tee_pos_, n);
+    }
     tee_pos_ = pos_;
   }
+  // A large range of a mapped file goes to the sink by copy_file_range, hashed once for both
+  // checksums (the input's and the output's, joined with crc64_combine).
+  void splice_tee(size_t n);
+  static constexpr size_t kSpliceMin = 1 << 20;
+  int splice_fd_ = -1;  // the mapped file's descriptor, for splice_tee
   void set_buffer(const uint8_t* begin, const uint8_t* end, uint64_t base_offset) {
     buf_begin_ = pos_ = crc_pos_ = tee_pos_ = begin;
     end_ = end;
