@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of `rdbrekey convert` against the physical floor (cp), Redis' own RDB
+# checker (redis-check-rdb) and a real load into redis-server, on three generated datasets:
+#   small        10,000,000 keys of mostly short strings (TTL on a third, Bull keys on a tenth)
+#   mixed         1,000,000 keys shaped like an application (JSON strings, collections, streams,
+#                 a few 2-8 MB strings)
+#   huge-values         200 string values of 1-20 MB of random bytes
+#
+# Usage: bench/run.sh [--quick] [WORK_DIR]        (default WORK_DIR: /tmp/rdbrekey-bench)
+#   --quick     smaller datasets (1,000,000 / 100,000 / 20 keys) and 3 rounds instead of 5
+# Environment: BUILD_DIR (default: <project>/build), ROUNDS (rounds per tool), SEED (default 1).
+#
+# Needs only the project and Debian packages (cmake, a C++ compiler, the project's -dev
+# packages, redis-server, redis-tools, time). Writes bench/RESULTS.md.
+#
+# Method: the datasets are generated once (cached in WORK_DIR while the generator and its
+# arguments are unchanged) and each is checked to load into a real redis-server with the
+# expected keyspace (not timed), and so is rdbrekey's output of it. Then, per dataset, one
+# warm-up run of every tool (the page cache holds the input afterwards: dropping caches needs
+# root and is not done), then ROUNDS rounds in which the tools run one after the other
+# (alternating, so that drift affects all alike). `sync` runs (untimed) between runs so that
+# one run's dirty pages are not written back during the next.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+quick=0
+work=/tmp/rdbrekey-bench
+for arg in "$@"; do
+  case $arg in
+    --quick) quick=1 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -*) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
+    *) work=$arg ;;
+  esac
+done
+rounds=${ROUNDS:-$([ $quick = 1 ] && echo 3 || echo 5)}
+seed=${SEED:-1}
+build=${BUILD_DIR:-$root/build}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+results=$root/bench/RESULTS.md
+started_at=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+t_script=$EPOCHREALTIME
+
+commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---- prerequisites and build -------------------------------------------------------------------
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ ! -x /usr/bin/time ]; then
+  log "installing GNU time (the 'time' package)"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq time >/dev/null
+fi
+for tool in redis-server redis-cli redis-check-rdb cmake; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install redis-server redis-tools cmake)" >&2; exit 1; }
+done
+
+if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
+  log "configuring a Release build in $build"
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+log "building rdbrekey and rdbgen in $build"
+cmake --build "$build" -j"$(nproc)" --target rdbrekey rdbgen >/dev/null
+rdbrekey=$build/rdbrekey
+rdbgen=$build/rdbgen
+lto=$(sed -n 's/^RDBREKEY_LTO:BOOL=//p' "$build/CMakeCache.txt")
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+declare -a live_pids=()
+cleanup() {
+  local p
+  for p in "${live_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+# redis_start FILE LOGFILE [time-output-file]: starts redis-server on FILE (never saving: no save
+# points, AOF off), on a free loopback port; sets REDIS_PID and REDIS_PORT. With a third
+# argument the server runs under GNU time (its max RSS lands there) and REDIS_PID is the
+# server's own PID.
+redis_start() {
+  local file=$1 logfile=$2 tf=${3:-}
+  REDIS_PORT=$(free_port)
+  local args=(--port "$REDIS_PORT" --bind 127.0.0.1 --dir "$(dirname "$file")" --dbfilename "$(basename "$file")"
+              --save "" --appendonly no --daemonize no --logfile "$logfile")
+  if [ -n "$tf" ]; then
+    /usr/bin/time -f '%e %M' -o "$tf" redis-server "${args[@]}" &
+    TIME_PID=$!
+    live_pids+=("$TIME_PID")
+    local i
+    for i in $(seq 1 500); do
+      REDIS_PID=$( (cat "/proc/$TIME_PID/task/$TIME_PID/children" 2>/dev/null || pgrep -P "$TIME_PID") | awk '{print $1; exit}')
+      [ -n "$REDIS_PID" ] && break
+      sleep 0.002
+    done
+  else
+    redis-server "${args[@]}" &
+    REDIS_PID=$!
+  fi
+  live_pids+=("$REDIS_PID")
+}
+
+# redis_wait_ready: polls PING over one connection (no process per poll) until +PONG (the
+# server answers -LOADING while it loads). Fails when the server exits.
+redis_wait_ready() {
+  local line
+  while ! { exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT"; } 2>/dev/null; do
+    kill -0 "$REDIS_PID" 2>/dev/null || return 1
+    sleep 0.005
+  done
+  while :; do
+    printf 'PING\r\n' >&3 || return 1
+    IFS= read -r line <&3 || return 1
+    [ "${line%$'\r'}" = "+PONG" ] && break
+    sleep 0.005
+  done
+  exec 3>&-
+}
+
+redis_stop() {
+  kill "$REDIS_PID" 2>/dev/null || true
+  while kill -0 "$REDIS_PID" 2>/dev/null; do sleep 0.01; done
+  if [ -n "${TIME_PID:-}" ]; then wait "$TIME_PID" 2>/dev/null || true; TIME_PID=""; else wait "$REDIS_PID" 2>/dev/null || true; fi
+  live_pids=()
+}
+
+# check_load FILE EXPECTED ("db0=N db1=M ..."): loads FILE, compares the keyspace.
+check_load() {
+  local file=$1 expected=$2 logfile=$work/check-load.log got
+  rm -f "$logfile"
+  redis_start "$file" "$logfile"
+  if ! redis_wait_ready; then
+    echo "run.sh: redis-server did not load $file:" >&2
+    tail -20 "$logfile" >&2
+    exit 1
+  fi
+  got=$(redis-cli -p "$REDIS_PORT" info keyspace | tr -d '\r' | sed -n 's/^\(db[0-9]*\):keys=\([0-9]*\),.*/\1=\2/p' | paste -sd' ')
+  local loaded
+  loaded=$(grep -o 'DB loaded from disk: [0-9.]* seconds' "$logfile" | head -1 || true)
+  redis_stop
+  if [ "$got" != "$expected" ]; then
+    echo "run.sh: $file: redis-server holds '$got', expected '$expected'" >&2
+    exit 1
+  fi
+  log "  redis-server loaded $(basename "$file"): $got (${loaded:-no load time in log})"
+}
+
+# ---- datasets ----------------------------------------------------------------------------------
+
+if [ $quick = 1 ]; then
+  datasets=("small:1000000" "mixed:100000" "huge-values:20")
+else
+  datasets=("small:10000000" "mixed:1000000" "huge-values:200")
+fi
+gen_sum=$(md5sum "$rdbgen" | cut -c1-32)
+
+declare -A expect_keys expect_total file_bytes
+for spec in "${datasets[@]}"; do
+  name=${spec%%:*}
+  keys=${spec##*:}
+  file=$work/$name.rdb
+  stamp="rdbgen $gen_sum --profile $name --seed $seed --keys $keys"
+  if [ -f "$file" ] && [ -f "$file.meta" ] && [ "$(head -1 "$file.meta")" = "$stamp" ]; then
+    log "dataset $name: reusing $file"
+  else
+    log "dataset $name: generating $keys keys into $file"
+    rm -f "$file" "$file.meta"
+    t0=$EPOCHREALTIME
+    "$rdbgen" --profile "$name" --seed "$seed" --keys "$keys" -o "$file" > "$work/$name.gen.txt"
+    t1=$EPOCHREALTIME
+    { echo "$stamp"; tail -1 "$work/$name.gen.txt"; } > "$file.meta"
+    log "  generated in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s: $(sed -n 2p "$work/$name.gen.txt" | sed 's/^ *//')"
+  fi
+  line=$(tail -1 "$file.meta")
+  expect_keys[$name]=$(tr ' ' '\n' <<<"$line" | grep '^db[0-9]' | paste -sd' ')
+  expect_total[$name]=$(sed -n 's/.* total=\([0-9]*\).*/\1/p' <<<"$line")
+  file_bytes[$name]=$(stat -c %s "$file")
+done
+
+apps=(-a 0=a -a 1=b -a 2=c -a 3=d)
+log "checking that every dataset, and rdbrekey's output of it, loads into redis-server (not timed)"
+for spec in "${datasets[@]}"; do
+  name=${spec%%:*}
+  file=$work/$name.rdb
+  check_load "$file" "${expect_keys[$name]}"
+  out=$work/$name.converted.rdb
+  "$rdbrekey" convert "$file" -o "$out" "${apps[@]}" --force > "$work/$name.convert.txt"
+  # Every key lands in db 0, plus one start-up guard key (P:data_version) per application.
+  check_load "$out" "db0=$(( ${expect_total[$name]} + 4 ))"
+  rm -f "$out"
+done
+
+# ---- timed runs --------------------------------------------------------------------------------
+
+# run_timed TOOL DATASET: runs one measurement; appends "tool seconds maxrss_kb" to $samples.
+run_timed() {
+  local tool=$1 name=$2 file=$work/$2.rdb tf=$work/time.out t0 t1 rss
+  case $tool in
+    rdbrekey)
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" "$rdbrekey" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q
+      t1=$EPOCHREALTIME
+      ;;
+    cp)
+      rm -f "$work/$name.cp.rdb"
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" cp "$file" "$work/$name.cp.rdb"
+      t1=$EPOCHREALTIME
+      ;;
+    cp+fsync)
+      rm -f "$work/$name.cp.rdb"
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" sh -c 'cp "$1" "$2" && sync "$2"' sh "$file" "$work/$name.cp.rdb"
+      t1=$EPOCHREALTIME
+      ;;
+    redis-check-rdb)
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" redis-check-rdb "$file" > "$work/check.out" 2>&1 ||
+        { cat "$work/check.out" >&2; exit 1; }
+      t1=$EPOCHREALTIME
+      ;;
+    redis-server)
+      t0=$EPOCHREALTIME
+      redis_start "$file" "$work/load.log" "$tf"
+      redis_wait_ready || { tail "$work/load.log" >&2; exit 1; }
+      t1=$EPOCHREALTIME
+      redis_stop
+      ;;
+  esac
+  rss=$(awk '{print $2}' "$tf")
+  sync
+  echo "$tool $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}') $rss" >> "$samples"
+}
+
+# Peak memory of one rdbrekey run, sampled from /proc every few ms: resident anonymous memory
+# (what the process allocates) apart from resident file pages (the mapped input's page-cache
+# pages, which the kernel can drop at any time) and VmHWM (the kernel's own peak of their sum).
+sample_rdbrekey_memory() {
+  local name=$1 file=$work/$1.rdb pid k v rest anon=0 filep=0 hwm=0
+  "$rdbrekey" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    while read -r k v rest; do
+      case $k in
+        RssAnon:) [ "$v" -gt "$anon" ] && anon=$v ;;
+        RssFile:) [ "$v" -gt "$filep" ] && filep=$v ;;
+        VmHWM:) [ "$v" -gt "$hwm" ] && hwm=$v ;;
+      esac
+    done < "/proc/$pid/status" 2>/dev/null || true
+    sleep 0.002
+  done
+  wait "$pid"
+  sync
+  echo "$anon $filep $hwm"
+}
+
+tools=(rdbrekey cp cp+fsync redis-check-rdb redis-server)
+declare -A mem_sample
+for spec in "${datasets[@]}"; do
+  name=${spec%%:*}
+  samples=$work/$name.samples
+  : > "$samples"
+  log "dataset $name ($(awk -v b="${file_bytes[$name]}" 'BEGIN{printf "%.0f", b/1e6}') MB): warm-up run of each tool"
+  for tool in "${tools[@]}"; do run_timed "$tool" "$name"; done
+  : > "$samples"
+  for r in $(seq 1 "$rounds"); do
+    log "dataset $name: round $r/$rounds"
+    for tool in "${tools[@]}"; do run_timed "$tool" "$name"; done
+  done
+  mem_sample[$name]=$(sample_rdbrekey_memory "$name")
+  rm -f "$work/$name.converted.rdb" "$work/$name.cp.rdb"
+done
+
+# ---- report ------------------------------------------------------------------------------------
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
+fs=$(df -PT "$work" | awk 'NR==2 {print $2 " on " $1}')
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$root" status --porcelain 2>/dev/null | grep -qv '^??' && echo " + uncommitted changes" || true)
+elapsed=$(awk -v a="$t_script" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
+
+report() {
+  echo "# rdbrekey end-to-end benchmark"
+  echo
+  echo "Generated by \`bench/run.sh$([ $quick = 1 ] && echo ' --quick')\` on $started_at (took ${elapsed} s)."
+  echo
+  echo "## Machine"
+  echo
+  echo "- CPU: $cpu, $(nproc) cores (nproc)"
+  echo "- memory: $mem; kernel: $(uname -sr); work dir $work: $fs"
+  echo "- redis-server / redis-check-rdb: $(redis-server --version | sed 's/ sha=.*//')"
+  echo "- rdbrekey: commit $commit$dirty, build $build (CMAKE_BUILD_TYPE=Release, RDBREKEY_LTO=${lto:-?})"
+  echo
+  echo "## Method"
+  echo
+  echo "- Datasets from \`rdbgen --seed $seed\` (deterministic), checked once to load into redis-server with"
+  echo "  the expected keyspace, and rdbrekey's output too (db0 = all keys + 4 guard keys); not timed."
+  echo "- Page cache warm: one untimed warm-up run of each tool first (dropping caches needs root; not done)."
+  echo "  Every tool reads its input from the page cache; writes go to the same filesystem."
+  echo "- Then $rounds rounds, tools alternating within each round; \`sync\` (untimed) after every run."
+  echo "- Wall time: bash \$EPOCHREALTIME around the command (µs); max RSS: GNU \`/usr/bin/time -f '%e %M'\`."
+  echo "- redis-server: from process start to the first +PONG (it answers -LOADING while loading), polled"
+  echo "  every 5 ms over one connection; then stopped with SIGTERM (no save points: it writes nothing)."
+  echo "- rdbrekey fsyncs its output before renaming it into place; plain cp does not (its dirty pages are"
+  echo "  written back during the untimed sync), so \`cp+fsync\` (cp, then sync of that file) is the fair floor."
+  echo "- keys/min = keys in the input / best time; MB/s = input size / best time; x cp, x check ="
+  echo "  best time / best time of cp, of redis-check-rdb."
+  echo "- peak RSS (GNU time) of rdbrekey counts the pages of the mmap'ed input it has touched (page"
+  echo "  cache, shared and reclaimable; rdbrekey unmaps what it has passed as it goes). \"anon\" is"
+  echo "  its peak resident anonymous memory (/proc/PID/status RssAnon, sampled every ~2 ms in one extra run)."
+  echo
+  echo "Commands (IN = the dataset, in $work):"
+  echo
+  echo '```'
+  echo "rdbrekey         $rdbrekey convert IN -o IN.converted.rdb ${apps[*]} --force -q"
+  echo "cp               cp IN IN.cp.rdb"
+  echo "cp+fsync         sh -c 'cp IN IN.cp.rdb && sync IN.cp.rdb'"
+  echo "redis-check-rdb  redis-check-rdb IN"
+  echo "redis-server     redis-server --port PORT --bind 127.0.0.1 --dir DIR --dbfilename IN --save '' --appendonly no"
+  echo "                 (until PING answers +PONG), then kill -TERM"
+  for spec in "${datasets[@]}"; do
+    name=${spec%%:*}
+    echo "dataset          $rdbgen --profile $name --seed $seed --keys ${spec##*:} -o $work/$name.rdb"
+  done
+  echo '```'
+  for spec in "${datasets[@]}"; do
+    name=${spec%%:*}
+    local samples=$work/$name.samples keys=${expect_total[$name]} bytes=${file_bytes[$name]}
+    echo
+    echo "## $name: $(commas "$keys") keys, $(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1e6}') MB"
+    echo
+    sed -n 2,3p "$work/$name.gen.txt" | sed 's/^ */    /'
+    echo
+    echo "| tool | best s | median s | keys/min | MB/s | x cp | x check | peak RSS |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    local cp_best check_best
+    cp_best=$(awk '$1=="cp"{print $2}' "$samples" | sort -g | head -1)
+    check_best=$(awk '$1=="redis-check-rdb"{print $2}' "$samples" | sort -g | head -1)
+    for tool in "${tools[@]}"; do
+      # Sorted times of this tool (mawk has no asort), then best / median / max RSS.
+      awk -v t="$tool" '$1 == t {print $2, $3}' "$samples" | sort -g |
+        awk -v t="$tool" -v keys="$keys" -v bytes="$bytes" -v cpb="$cp_best" -v ckb="$check_best" -v mem="${mem_sample[$name]}" '
+        { v[++n] = $1; if ($2 > rss) rss = $2 }
+        END {
+          best = v[1]
+          med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+          kpm = keys / best * 60
+          if (kpm >= 1e6) kpm_s = sprintf("%.1f M", kpm / 1e6)
+          else if (kpm >= 1e3) kpm_s = sprintf("%.1f k", kpm / 1e3)
+          else kpm_s = sprintf("%.0f", kpm)
+          peak = sprintf("%.0f MB", rss / 1024)
+          if (t == "rdbrekey") { split(mem, m, " "); peak = peak sprintf(" (anon %.1f MB)", m[1] / 1024) }
+          printf "| %s | %.3f | %.3f | %s | %.0f | %.2f | %.2f | %s |\n", t, best, med, kpm_s, bytes / 1e6 / best, best / cpb, best / ckb, peak
+        }'
+    done
+    echo
+    echo "rdbrekey's own summary (first conversion):"
+    echo
+    echo '```'
+    cat "$work/$name.convert.txt"
+    echo '```'
+  done
+}
+
+report | tee "$results"
+log "wrote $results"
