@@ -113,6 +113,19 @@ bool AtomicFileSink::copy_range_out(int fd, uint64_t offset, size_t size) {
   return true;
 }
 
+void AtomicFileSink::patch_out(uint64_t offset, const uint8_t* data, size_t size) {
+  while (size) {
+    ssize_t w = ::pwrite(fd_, data, size, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      io_error("write failed", temp_path_, errno);
+    }
+    data += w;
+    offset += static_cast<uint64_t>(w);
+    size -= static_cast<size_t>(w);
+  }
+}
+
 void AtomicFileSink::truncate_out() {
   if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) io_error("cannot truncate", temp_path_, errno);
 }

@@ -134,6 +134,19 @@ void ByteSink::splice_from(int fd, uint64_t offset, const uint8_t* data, size_t 
   flushed_ += size;
 }
 
+void ByteSink::patch(uint64_t offset, const uint8_t* old_bytes, const uint8_t* new_bytes, size_t size) {
+  flush_buffer();  // everything delivered and hashed: crc_ covers bytes [0, flushed_)
+  drain();
+  patch_out(offset, new_bytes, size);
+  uint8_t diff[16];
+  for (size_t done = 0; done < size; done += sizeof diff) {
+    size_t n = std::min(size - done, sizeof diff);
+    for (size_t i = 0; i < n; ++i) diff[i] = old_bytes[done + i] ^ new_bytes[done + i];
+    // The change D is zero but for these bytes: crc(D) = crc(diff) moved past the bytes after.
+    crc_ ^= crc64_combine(crc64(0, diff, n), 0, flushed_ - offset - done - n);
+  }
+}
+
 uint64_t ByteSink::checksum() {
   drain();
   if (pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));

@@ -1,5 +1,7 @@
 #include "rdbrekey/rdb_writer.h"
 
+#include <algorithm>
+
 #include "rdbrekey/format.h"
 
 namespace rdbrekey {
@@ -45,11 +47,39 @@ void RdbWriter::write_aux(std::string_view field, std::string_view value) {
   write_string(value);
 }
 
+namespace {
+
+// A length in the fixed-width form: 0x81 + 8 bytes (RDB >= 8) or 0x80 + 4 bytes.
+size_t encode_fixed_length(uint8_t* out, uint64_t len, bool wide) {
+  if (!wide) {
+    out[0] = rdb::kLen32;
+    for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<uint8_t>(len >> (24 - 8 * i));
+    return 5;
+  }
+  out[0] = rdb::kLen64;
+  for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<uint8_t>(len >> (56 - 8 * i));
+  return 9;
+}
+
+size_t encode_resize_db(uint8_t* out, uint64_t keys, uint64_t expires, bool wide) {
+  out[0] = rdb::kOpResizeDb;
+  size_t n = 1 + encode_fixed_length(out + 1, keys, wide);
+  return n + encode_fixed_length(out + n, expires, wide);
+}
+
+}  // namespace
+
 void RdbWriter::write_select_db(uint64_t db) {
   sink_.put(rdb::kOpSelectDb);
   write_length(db);
   db_selected_ = true;
   db_ = db;
+  if (!resize_db_written_ && version_.number >= 7 && sink_.can_patch()) {
+    resize_db_written_ = true;
+    resize_db_offset_ = sink_.bytes_written();
+    resize_db_len_ = encode_resize_db(resize_db_bytes_, 0, 0, version_.has_64bit_lengths());
+    sink_.write(resize_db_bytes_, resize_db_len_);
+  }
 }
 
 void RdbWriter::write_prefix(const KeyPrefix& prefix) {
@@ -88,6 +118,13 @@ void RdbWriter::write_string_key(std::string_view key, std::string_view value) {
 
 void RdbWriter::finish() {
   sink_.put(rdb::kOpEof);
+  if (resize_db_written_) {
+    uint8_t real[kResizeDbSize];
+    bool wide = version_.has_64bit_lengths();
+    uint64_t cap = wide ? ~uint64_t{0} : 0xffffffffULL;
+    encode_resize_db(real, std::min(keys_written_, cap), std::min(expires_written_, cap), wide);
+    sink_.patch(resize_db_offset_, resize_db_bytes_, real, resize_db_len_);
+  }
   if (version_.has_checksum()) {
     uint64_t crc = sink_.checksum();
     uint8_t raw[8];

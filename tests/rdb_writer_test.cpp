@@ -64,6 +64,11 @@ TEST(RdbWriter, WritesAFileTheScannerReadsBack) {
   EXPECT_EQ(r.kind, RecordKind::kAux);
   ASSERT_TRUE(sc.next(r));
   EXPECT_EQ(r.kind, RecordKind::kSelectDb);
+  // The RESIZEDB hint, patched at the end with the real counts (and the CRC corrected).
+  ASSERT_TRUE(sc.next(r));
+  EXPECT_EQ(r.kind, RecordKind::kResizeDb);
+  EXPECT_EQ(r.db_size, 2u);
+  EXPECT_EQ(r.expires_size, 1u);
   ASSERT_TRUE(sc.next(r));
   EXPECT_EQ(r.kind, RecordKind::kKey);
   EXPECT_EQ(r.key, "condo:k");

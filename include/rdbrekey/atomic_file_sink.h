@@ -31,6 +31,8 @@ class AtomicFileSink final : public ByteSink {
   void write_out(const uint8_t* data, size_t size) override;
   void truncate_out() override;
   bool can_splice() const override { return true; }
+  bool can_patch() const override { return true; }
+  void patch_out(uint64_t offset, const uint8_t* data, size_t size) override;
   bool copy_range_out(int fd, uint64_t offset, size_t size) override;
 
  private:

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <algorithm>
 #include <vector>
 
 namespace rdbrekey {
@@ -50,6 +51,12 @@ class ByteSink {
   // Throws away everything written so far and starts again from an empty output.
   void restart();
 
+  // Whether patch() works (the destination can be rewritten in place).
+  virtual bool can_patch() const { return false; }
+  // Rewrites `size` bytes at `offset` that were written as `old_bytes`; the running CRC is
+  // corrected for the change (CRC-64 is linear: crc(M ^ D) = crc(M) ^ crc(D)).
+  void patch(uint64_t offset, const uint8_t* old_bytes, const uint8_t* new_bytes, size_t size);
+
   // Whether splice_from() copies inside the kernel (a file sink); otherwise it writes `data`.
   virtual bool can_splice() const { return false; }
   // Appends `size` bytes that are at `offset` of the file `fd` and also mapped at `data`, whose
@@ -61,6 +68,8 @@ class ByteSink {
   virtual void write_out(const uint8_t* data, size_t size) = 0;
   // Empties the destination (for restart()).
   virtual void truncate_out() = 0;
+  // Rewrites bytes already delivered (for patch()).
+  virtual void patch_out(uint64_t, const uint8_t*, size_t) {}
   // Copies file bytes to the destination inside the kernel; false when it cannot (then the
   // caller writes them). Only called after everything before them was delivered.
   virtual bool copy_range_out(int, uint64_t, size_t) { return false; }
@@ -98,6 +107,10 @@ class MemorySink final : public ByteSink {
  protected:
   void write_out(const uint8_t* data, size_t size) override { data_.insert(data_.end(), data, data + size); }
   void truncate_out() override { data_.clear(); }
+  bool can_patch() const override { return true; }
+  void patch_out(uint64_t offset, const uint8_t* data, size_t size) override {
+    std::copy(data, data + size, data_.begin() + static_cast<std::ptrdiff_t>(offset));
+  }
 
  private:
   std::vector<uint8_t> data_;
