@@ -6,6 +6,18 @@
 
 namespace rdbrekey {
 
+namespace {
+
+// A length in a fixed-width form: 0x81 + 8 bytes big-endian (RDB >= 8) or 0x80 + 4 bytes.
+size_t encode_fixed_length(uint8_t* out, uint64_t len, bool wide) {
+  int bytes = wide ? 8 : 4;
+  out[0] = wide ? rdb::kLen64 : rdb::kLen32;
+  for (int i = 0; i < bytes; ++i) out[1 + i] = static_cast<uint8_t>(len >> (8 * (bytes - 1 - i)));
+  return 1 + static_cast<size_t>(bytes);
+}
+
+}  // namespace
+
 size_t encode_length(uint8_t* out, uint64_t len) {
   if (len < (1u << 6)) {
     out[0] = static_cast<uint8_t>(len);
@@ -16,14 +28,7 @@ size_t encode_length(uint8_t* out, uint64_t len) {
     out[1] = static_cast<uint8_t>(len);
     return 2;
   }
-  if (len <= 0xffffffffULL) {
-    out[0] = rdb::kLen32;
-    for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<uint8_t>(len >> (24 - 8 * i));
-    return 5;
-  }
-  out[0] = rdb::kLen64;
-  for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<uint8_t>(len >> (56 - 8 * i));
-  return 9;
+  return encode_fixed_length(out, len, len > 0xffffffffULL);
 }
 
 void RdbWriter::write_length(uint64_t len) {
@@ -48,18 +53,6 @@ void RdbWriter::write_aux(std::string_view field, std::string_view value) {
 }
 
 namespace {
-
-// A length in the fixed-width form: 0x81 + 8 bytes (RDB >= 8) or 0x80 + 4 bytes.
-size_t encode_fixed_length(uint8_t* out, uint64_t len, bool wide) {
-  if (!wide) {
-    out[0] = rdb::kLen32;
-    for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<uint8_t>(len >> (24 - 8 * i));
-    return 5;
-  }
-  out[0] = rdb::kLen64;
-  for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<uint8_t>(len >> (56 - 8 * i));
-  return 9;
-}
 
 size_t encode_resize_db(uint8_t* out, uint64_t keys, uint64_t expires, bool wide) {
   out[0] = rdb::kOpResizeDb;
