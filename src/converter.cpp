@@ -396,12 +396,18 @@ class Conversion {
       }
       return;
     }
-    throw Error(ExitCode::kRefused,
-                fmt::format("renaming gives {} key{} the name of another key in db 0 (a server refuses to load such a "
-                            "file); nothing was written:\n{}{}\nRename or delete one key of each pair on the source "
-                            "(or map the databases differently), then convert again.",
-                            count, count == 1 ? "" : "s", fmt::join(found, "\n"),
-                            count > found.size() ? fmt::format("\n  ... and {} more", count - found.size()) : ""));
+    std::string message =
+        fmt::format("renaming gives {} key{} the name of another key in db 0 (a server refuses to load such a "
+                    "file); nothing was written:\n{}{}\nRename or delete one key of each pair on the source "
+                    "(or map the databases differently), or choose --on-collision keep-first|keep-last, then convert "
+                    "again.",
+                    count, count == 1 ? "" : "s", fmt::join(found, "\n"),
+                    count > found.size() ? fmt::format("\n  ... and {} more", count - found.size()) : "");
+    if (opt_.dry_run) {
+      result_.collision_report = std::move(message);  // part of the plan; the caller exits non-zero
+      return;
+    }
+    throw Error(ExitCode::kRefused, message);
   }
 
   template <class Report>

@@ -396,6 +396,11 @@ int main(int argc, char** argv) {
       if (progress_shown) fmt::print(stderr, "\n");
       if (!quiet) print_summary(opt, result);
       if (!report_path.empty()) write_report(report_path, report_json(opt, result));
+      if (!result.collision_report.empty()) {
+        std::fflush(stdout);
+        fmt::print(stderr, "rdbrekey: error: {}\n", result.collision_report);
+        return static_cast<int>(ExitCode::kRefused);
+      }
     }
     if (*insp) {
       inspect_opt.apps = parse_apps(inspect_apps);

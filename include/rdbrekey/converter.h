@@ -89,6 +89,7 @@ struct ConvertResult {
     std::string kept;
   };
   std::vector<CollisionDrop> collision_drops;
+  std::string collision_report;  // --dry-run with --on-collision error: the collisions found
   bool output_verified = false;
   double seconds = 0;
 };

@@ -156,6 +156,15 @@ TEST_F(CliCase, DryRunWritesNothingAndShowsSamples) {
   expect_only({"in.rdb"});
 }
 
+TEST_F(CliCase, DryRunShowsThePlanAndTheCollisions) {
+  std::string in = input(RdbBuilder("REDIS0010").string_key("x", "1").string_key("condo:x", "2").eof().bytes());
+  RunResult r = convert({in, "-o", dir.file("out.rdb"), "-a", "0=condo", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.out.find("\"x\" -> \"condo:x\""), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("\"condo:x\": db 0 key \"x\""), std::string::npos) << r.err;
+  expect_only({"in.rdb"});
+}
+
 TEST_F(CliCase, VerifyAndReport) {
   std::string in = input(good_dump());
   std::string out = dir.file("out.rdb");
@@ -193,7 +202,10 @@ TEST_F(CliCase, DiskFullLeavesNothingBehind) {
   expect_only({"in.rdb"});
 }
 
-TEST_F(CliCase, SigtermLeavesNothingBehind) {
+class SignalCase : public CliCase, public ::testing::WithParamInterface<int> {};
+
+TEST_P(SignalCase, LeavesNothingBehind) {
+  const int sig = GetParam();
   // A FIFO input that never ends keeps the conversion running until the signal comes.
   std::string fifo = dir.file("in.fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
@@ -213,13 +225,15 @@ TEST_F(CliCase, SigtermLeavesNothingBehind) {
   // Wait until the temporary output exists, then stop the process.
   for (int i = 0; i < 200 && dir.entries().size() < 2; ++i) ::usleep(10000);
   ASSERT_EQ(dir.entries().size(), 2u) << "temporary output never appeared";
-  ::kill(pid, SIGTERM);
+  ::kill(pid, sig);
   int status = 0;
   ::waitpid(pid, &status, 0);
   ::close(w);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig);
   expect_only({"in.fifo"});
 }
+
+INSTANTIATE_TEST_SUITE_P(SigintAndSigterm, SignalCase, ::testing::Values(SIGINT, SIGTERM));
 
 }  // namespace
 }  // namespace rdbrekey
