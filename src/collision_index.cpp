@@ -20,14 +20,22 @@ std::string_view CollisionIndex::assemble(const RenamedKey& key, std::string& sc
 }
 
 void CollisionIndex::add(uint64_t hash, const KeyRef& ref) {
-  entries_.push_back(Entry{hash, (uint64_t{ref.input} << 56) | (ref.db << 40) | ref.key_offset});
+  push(Entry{hash, (uint64_t{ref.input} << 56) | (ref.db << 40) | ref.key_offset});
 }
 
 void CollisionIndex::add_unseekable(uint64_t hash, uint32_t input, uint64_t db, uint64_t second) {
-  entries_.push_back(Entry{hash, (uint64_t{input} << 56) | (db << 40) | second});
+  push(Entry{hash, (uint64_t{input} << 56) | (db << 40) | second});
 }
 
-void CollisionIndex::sort() { std::sort(entries_.begin(), entries_.end()); }
+void CollisionIndex::sort() {
+  entries_.reserve(entries_.size() + count_);
+  for (auto& block : blocks_) {
+    entries_.insert(entries_.end(), block.begin(), block.end());
+    std::vector<Entry>().swap(block);  // free each block as soon as it is moved
+  }
+  blocks_.clear();
+  std::sort(entries_.begin(), entries_.end());
+}
 
 std::pair<const CollisionIndex::Entry*, const CollisionIndex::Entry*> CollisionIndex::find(uint64_t hash) const {
   auto lo = std::lower_bound(entries_.begin(), entries_.end(), hash,

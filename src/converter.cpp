@@ -350,7 +350,7 @@ class Conversion {
     uint64_t count = 0;
     auto report = [&](const std::string& name, const KeyRef& a, const KeyRef& b) {
       ++count;
-      pairs_.push_back({name, a, b});
+      if (opt_.on_collision != CollisionPolicy::kError) pairs_.push_back({name, a, b});
       if (found.size() < 10)
         found.push_back(fmt::format("  {}: {} and {}", quote_bytes(name.data(), name.size()), describe(a), describe(b)));
     };

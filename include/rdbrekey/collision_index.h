@@ -44,9 +44,8 @@ class CollisionIndex {
   void add(uint64_t hash, const KeyRef& ref);
   // For entries of inputs that cannot be read again: the second hash replaces the offset.
   void add_unseekable(uint64_t hash, uint32_t input, uint64_t db, uint64_t second);
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  size_t bytes() const { return entries_.capacity() * sizeof(Entry); }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
 
   // Sorts; then calls f(first, last) for each run of two or more entries with equal hashes.
   struct Entry {
@@ -55,13 +54,26 @@ class CollisionIndex {
     KeyRef ref() const { return KeyRef{static_cast<uint32_t>(packed >> 56), (packed >> 40) & kMaxDb, packed & kMaxOffset}; }
     bool operator<(const Entry& o) const { return hash < o.hash || (hash == o.hash && packed < o.packed); }
   };
+  // Gathers the entries into one array of exactly size() entries and sorts it: memory stays at
+  // 16 bytes per entry plus one block (no doubling of a growing vector).
   void sort();
   const std::vector<Entry>& entries() const { return entries_; }
   // Entries whose hash equals `hash` (after sort()).
   std::pair<const Entry*, const Entry*> find(uint64_t hash) const;
 
  private:
-  std::vector<Entry> entries_;
+  static constexpr size_t kBlock = 1 << 16;  // entries per block while adding (1 MiB)
+  void push(const Entry& e) {
+    if (blocks_.empty() || blocks_.back().size() == kBlock) {
+      blocks_.emplace_back();
+      blocks_.back().reserve(kBlock);
+    }
+    blocks_.back().push_back(e);
+    ++count_;
+  }
+  std::vector<std::vector<Entry>> blocks_;
+  std::vector<Entry> entries_;  // after sort()
+  size_t count_ = 0;
 };
 
 }  // namespace rdbrekey
