@@ -247,7 +247,8 @@ run_timed() {
 # pages, which the kernel can drop at any time) and VmHWM (the kernel's own peak of their sum).
 sample_rdbrekey_memory() {
   local name=$1 file=$work/$1.rdb pid k v rest anon=0 filep=0 hwm=0
-  "$rdbrekey" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q &
+  shift
+  "$rdbrekey" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q "$@" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     while read -r k v rest; do
@@ -265,7 +266,7 @@ sample_rdbrekey_memory() {
 }
 
 tools=(rdbrekey cp cp+fsync redis-check-rdb redis-server)
-declare -A mem_sample
+declare -A mem_sample mem_collide
 for spec in "${datasets[@]}"; do
   name=${spec%%:*}
   samples=$work/$name.samples
@@ -278,6 +279,9 @@ for spec in "${datasets[@]}"; do
     for tool in "${tools[@]}"; do run_timed "$tool" "$name"; done
   done
   mem_sample[$name]=$(sample_rdbrekey_memory "$name")
+  # The collision check's cost: with --unmapped keep every output key is remembered (16 bytes
+  # each); by default (one input, one db per application) nothing is.
+  mem_collide[$name]=$(sample_rdbrekey_memory "$name" --unmapped keep)
   rm -f "$work/$name.converted.rdb" "$work/$name.cp.rdb"
 done
 
@@ -342,15 +346,16 @@ report() {
     echo
     sed -n 2,3p "$work/$name.gen.txt" | sed 's/^ */    /'
     echo
-    echo "| tool | best s | median s | keys/min | MB/s | x cp | x check | peak RSS |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-    local cp_best check_best
+    echo "| tool | best s | median s | keys/min | MB/s | x cp | x cp+fsync | x check | peak RSS |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local cp_best check_best cpf_best
     cp_best=$(awk '$1=="cp"{print $2}' "$samples" | sort -g | head -1)
+    cpf_best=$(awk '$1=="cp+fsync"{print $2}' "$samples" | sort -g | head -1)
     check_best=$(awk '$1=="redis-check-rdb"{print $2}' "$samples" | sort -g | head -1)
     for tool in "${tools[@]}"; do
       # Sorted times of this tool (mawk has no asort), then best / median / max RSS.
       awk -v t="$tool" '$1 == t {print $2, $3}' "$samples" | sort -g |
-        awk -v t="$tool" -v keys="$keys" -v bytes="$bytes" -v cpb="$cp_best" -v ckb="$check_best" -v mem="${mem_sample[$name]}" '
+        awk -v t="$tool" -v keys="$keys" -v bytes="$bytes" -v cpb="$cp_best" -v cfb="$cpf_best" -v ckb="$check_best" -v mem="${mem_sample[$name]}" '
         { v[++n] = $1; if ($2 > rss) rss = $2 }
         END {
           best = v[1]
@@ -361,9 +366,14 @@ report() {
           else kpm_s = sprintf("%.0f", kpm)
           peak = sprintf("%.0f MB", rss / 1024)
           if (t == "rdbrekey") { split(mem, m, " "); peak = peak sprintf(" (anon %.1f MB)", m[1] / 1024) }
-          printf "| %s | %.3f | %.3f | %s | %.0f | %.2f | %.2f | %s |\n", t, best, med, kpm_s, bytes / 1e6 / best, best / cpb, best / ckb, peak
+          printf "| %s | %.3f | %.3f | %s | %.0f | %.2f | %.2f | %.2f | %s |\n", t, best, med, kpm_s, bytes / 1e6 / best, best / cpb, best / cfb, best / ckb, peak
         }'
     done
+    echo
+    awk -v keys="$keys" -v a="${mem_sample[$name]}" -v b="${mem_collide[$name]}" 'BEGIN {
+      split(a, x, " "); split(b, y, " ")
+      printf "Collision check: peak anonymous memory %.1f MB by default (nothing remembered), %.1f MB with\n", x[1] / 1024, y[1] / 1024
+      printf "--unmapped keep (every key remembered): %.1f bytes per key.\n", (y[1] - x[1]) * 1024 / keys }'
     echo
     echo "rdbrekey's own summary (first conversion):"
     echo
@@ -371,6 +381,9 @@ report() {
     cat "$work/$name.convert.txt"
     echo '```'
   done
+  echo
+  echo "The targets of the performance work, which of them these numbers meet and what limits the"
+  echo "others (with profiles): bench/README.md."
 }
 
 report | tee "$results"

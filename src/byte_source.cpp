@@ -45,16 +45,6 @@ uint64_t ByteSource::checksum() {
   return crc_;
 }
 
-void ByteSource::begin_tee(ByteSink& sink) {
-  tee_pos_ = pos_;
-  tee_ = &sink;
-}
-
-void ByteSource::end_tee() {
-  flush_tee();
-  tee_ = nullptr;
-}
-
 bool ByteSource::skip(uint64_t n) {
   while (n > 0) {
     size_t avail = available();

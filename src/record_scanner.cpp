@@ -230,6 +230,15 @@ void RecordScanner::walk_payload() {
 }
 
 void RecordScanner::copy_payload(ByteSink& sink) {
+  // Fast path: a short plain string value in the buffer (most values) is written directly.
+  if (current_->opcode == rdb::kTypeString && current_->kind == RecordKind::kKey && src_.available() > 64 &&
+      src_.pos()[0] < 0x40) {
+    size_t n = 1u + src_.pos()[0];
+    sink.write(src_.pos(), n);
+    src_.advance(n);
+    payload_pending_ = false;
+    return;
+  }
   src_.begin_tee(sink);
   walk_payload();
   src_.end_tee();

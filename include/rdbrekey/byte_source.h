@@ -57,11 +57,14 @@ class ByteSource {
   uint64_t checksum();
 
   // While a tee is set, consumed bytes are written to `sink` as they are passed.
-  void begin_tee(ByteSink& sink);
-  void end_tee();
-  // Drops the bytes consumed since begin_tee instead of forwarding them (for records dropped
-  // after their start was read); only valid while they are still in the buffer.
-  bool tee_pending_in_buffer() const { return tee_pos_ >= buf_begin_; }
+  void begin_tee(ByteSink& sink) {
+    tee_pos_ = pos_;
+    tee_ = &sink;
+  }
+  void end_tee() {
+    flush_tee();
+    tee_ = nullptr;
+  }
 
   // Lets the hooks catch up in large steps (called by the scanner between records).
   void checkpoint() {
