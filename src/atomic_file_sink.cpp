@@ -81,7 +81,17 @@ AtomicFileSink::~AtomicFileSink() {
   stop_background();
 }
 
+void AtomicFileSink::start_writeback(size_t just_written) {
+  written_ += just_written;
+  if (written_ - writeback_started_ < kWritebackStep) return;
+  // A hint: failures here show up again at fsync, which is checked.
+  ::sync_file_range(fd_, static_cast<off_t>(writeback_started_), static_cast<off_t>(written_ - writeback_started_),
+                    SYNC_FILE_RANGE_WRITE);
+  writeback_started_ = written_;
+}
+
 void AtomicFileSink::write_out(const uint8_t* data, size_t size) {
+  start_writeback(size);
   while (size) {
     ssize_t w = ::write(fd_, data, size);
     if (w < 0) {
@@ -95,6 +105,7 @@ void AtomicFileSink::write_out(const uint8_t* data, size_t size) {
 
 bool AtomicFileSink::copy_range_out(int fd, uint64_t offset, size_t size) {
   auto in_off = static_cast<loff_t>(offset);
+  size_t total = size;
   while (size) {
     ssize_t n = ::copy_file_range(fd, &in_off, fd_, nullptr, size, 0);
     if (n < 0) {
@@ -110,6 +121,7 @@ bool AtomicFileSink::copy_range_out(int fd, uint64_t offset, size_t size) {
     if (n == 0) io_error("copy_file_range made no progress", temp_path_, EIO);
     size -= static_cast<size_t>(n);
   }
+  start_writeback(total);
   return true;
 }
 
@@ -128,6 +140,7 @@ void AtomicFileSink::patch_out(uint64_t offset, const uint8_t* data, size_t size
 
 void AtomicFileSink::truncate_out() {
   if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) io_error("cannot truncate", temp_path_, errno);
+  written_ = writeback_started_ = 0;
 }
 
 void AtomicFileSink::finalize() {

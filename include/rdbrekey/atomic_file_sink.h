@@ -36,6 +36,13 @@ class AtomicFileSink final : public ByteSink {
   bool copy_range_out(int fd, uint64_t offset, size_t size) override;
 
  private:
+  // Starts the disk writing the bytes written so far every kWritebackStep, so that the final
+  // fsync waits for little and the disk works while the conversion still runs.
+  void start_writeback(size_t just_written);
+  static constexpr uint64_t kWritebackStep = 32ull << 20;
+  uint64_t written_ = 0;
+  uint64_t writeback_started_ = 0;
+
   std::string path_;
   std::string temp_path_;
   bool overwrite_;
