@@ -169,7 +169,7 @@ class Conversion {
     while (sc.next(r)) {
       if (--until_progress == 0) {
         until_progress = kProgressEvery;
-        report_progress(sc);
+        report_progress();
       }
       switch (r.kind) {
         case RecordKind::kKey:
@@ -216,7 +216,7 @@ class Conversion {
 
   static constexpr uint32_t kProgressEvery = 1 << 16;
 
-  void report_progress(RecordScanner& sc) {
+  void report_progress() {
     if (!opt_.progress) return;
     Progress p;
     for (uint32_t i = 0; i < sources_->size(); ++i) {
@@ -226,7 +226,6 @@ class Conversion {
     }
     p.bytes_done += (*sources_)[input_]->offset();
     for (const auto& [db, st] : result_.dbs) p.keys += st.keys_read;
-    (void)sc;
     opt_.progress(p);
   }
 
