@@ -33,6 +33,7 @@ void ByteSource::splice_tee(size_t n) {
   }
   uint64_t file_offset = base_offset_ + static_cast<uint64_t>(tee_pos_ - buf_begin_);
   tee_->splice_from(splice_fd_, file_offset, tee_pos_, n, range_crc);
+  after_flush();  // the hooks stand at pos_ now: let a mapped file drop what is behind
 }
 
 void ByteSource::enable_checksum(bool on) {
