@@ -1,6 +1,7 @@
 #include "rdbrekey/record_scanner.h"
 
 #include "rdbrekey/converter.h"
+#include "rdbrekey/verifier.h"
 
 #include <gtest/gtest.h>
 
@@ -22,27 +23,10 @@ namespace {
 
 using test::RdbBuilder;
 
-struct ScanStats {
-  RdbVersion version;
-  uint64_t keys = 0;
-  std::set<uint64_t> dbs;
-  bool checksum_present = false;
-};
+// A whole walk of the scanner (verify() is exactly that: header, every record, the trailer).
+using ScanStats = VerifyResult;
 
-ScanStats scan(ByteSource& src) {
-  RecordScanner sc(src);
-  ScanStats st;
-  st.version = sc.read_header();
-  Record r;
-  while (sc.next(r)) {
-    if (r.kind == RecordKind::kKey) {
-      ++st.keys;
-      st.dbs.insert(sc.current_db());
-    }
-  }
-  st.checksum_present = sc.summary().checksum_present;
-  return st;
-}
+ScanStats scan(ByteSource& src) { return verify(src); }
 
 ScanStats scan_bytes(const std::string& bytes) {
   MemorySource src("mem.rdb", bytes.data(), bytes.size());
@@ -83,7 +67,7 @@ TEST(RecordScanner, CountsKeysAndDatabases) {
   FileSource src(test::shared_fixture("redis_librdb/test_dumps_multiple_dbs.rdb"));
   ScanStats st = scan(src);
   EXPECT_EQ(st.keys, 3u);
-  EXPECT_GE(st.dbs.size(), 2u);
+  EXPECT_GE(st.keys_per_db.size(), 2u);
   FileSource src2(test::shared_fixture("redis_librdb/test_dumps_string_int_encoded.rdb"));
   EXPECT_EQ(scan(src2).keys, 57u);
 }
