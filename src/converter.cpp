@@ -144,7 +144,7 @@ class Conversion {
   }
 
  private:
-  DbState& enter_db(uint64_t db) {
+  DbState& enter_db(uint64_t db, const RecordScanner& sc) {
     auto it = db_state_.find(db);
     if (it != db_state_.end()) return it->second;
     DbStats& stats = result_.dbs[db];
@@ -152,8 +152,8 @@ class Conversion {
     DbState state{&stats, app == app_of_db_.end() ? nullptr : app->second,
                   record_everything_ || shared_prefix_dbs_.count(db) > 0};
     if ((state.record_all || state.app) && db > CollisionIndex::kMaxDb)
-      throw Error(ExitCode::kUnsupported, fmt::format("database {}: the collision check handles databases 0..{}", db,
-                                                      CollisionIndex::kMaxDb));
+      sc.fail(ExitCode::kUnsupported,
+              fmt::format("database {}: the collision check handles databases 0..{}", db, CollisionIndex::kMaxDb));
     if (state.app) stats.prefix = state.app->renamer.prefix();
     return db_state_.emplace(db, state).first->second;
   }
@@ -163,7 +163,7 @@ class Conversion {
   void scan_input(RecordScanner& sc, RdbVersion in_version, RdbWriter& writer, ByteSink& sink, bool first_input) {
     sc.set_refuse_len64(in_version.number >= 8 && !out_version_.has_64bit_lengths());
     for (int t = 0; t < 256; ++t) can_hold_[t] = output_can_hold_type(static_cast<uint8_t>(t), in_version, out_version_);
-    DbState* cur = &enter_db(0);
+    DbState* cur = &enter_db(0, sc);
     Record r;
     uint32_t until_progress = kProgressEvery;
     while (sc.next(r)) {
@@ -176,7 +176,7 @@ class Conversion {
           convert_key(sc, r, *cur, in_version, writer, sink);
           break;
         case RecordKind::kSelectDb:
-          cur = &enter_db(r.db);
+          cur = &enter_db(r.db, sc);
           break;
         case RecordKind::kResizeDb:
           break;  // a hint; the output's databases are merged, so the input's sizes do not apply
@@ -308,24 +308,21 @@ class Conversion {
   }
 
   // The name of the key at `ref` in the output, read again from its (stable) input.
-  std::string output_name_of(const KeyRef& ref) {
-    ByteSource* src = (*sources_)[ref.input];
-    const uint8_t* base = src->stable_data();
-    MemorySource at(src->name(), base + ref.key_offset, src->size_hint() - ref.key_offset);
-    RdbInput in(at, RdbVersion{RdbFamily::kRedis, 11});
-    std::string key;
-    in.read_string(key, "key");
-    auto app = app_of_db_.find(ref.db);
-    return app == app_of_db_.end() ? key : app->second->renamer.rename(key).str();
-  }
-
+  // The name of the key at `ref` in the input, read again from its (stable) source.
   std::string source_key_of(const KeyRef& ref) {
     ByteSource* src = (*sources_)[ref.input];
     MemorySource at(src->name(), src->stable_data() + ref.key_offset, src->size_hint() - ref.key_offset);
-    RdbInput in(at, RdbVersion{RdbFamily::kRedis, 11});
+    RdbInput in(at, result_.inputs[ref.input].version);
     std::string key;
     in.read_string(key, "key");
     return key;
+  }
+
+  // The name the key at `ref` has in the output.
+  std::string output_name_of(const KeyRef& ref) {
+    std::string key = source_key_of(ref);
+    auto app = app_of_db_.find(ref.db);
+    return app == app_of_db_.end() ? key : app->second->renamer.rename(key).str();
   }
 
   std::string describe(const KeyRef& ref) {

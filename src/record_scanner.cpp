@@ -41,8 +41,6 @@ RdbVersion RecordScanner::read_header() {
   return *v;
 }
 
-std::string RecordScanner::describe_current() const { return in_.context(); }
-
 void RecordScanner::read_key_meta(KeyPrefix& prefix) {
   // KEY_META: L num_classes, num_classes x (4-byte class spec, module value stream).
   // Captured raw (it is small metadata) so that it can be written before the type byte.
@@ -248,28 +246,19 @@ void RecordScanner::skip_payload() { walk_payload(); }
 
 bool RecordScanner::read_small_string_payload(std::string& out, size_t max) {
   payload_pending_ = false;
-  uint64_t len;
-  uint8_t enc;
-  // Peek at the length without consuming it, so a long string is skipped by the walker.
   if (!src_.ensure(1)) in_.truncated("value", 1);
-  uint8_t b = *src_.pos();
-  bool encoded = (b >> 6) == rdb::kLenEncoded;
-  if (encoded && (b & 0x3f) == rdb::kEncLzf) {
-    in_.read_string(out, "value");  // bounded by kMaxDecodedString
+  if ((*src_.pos() >> 6) == rdb::kLenEncoded) {
+    in_.read_string(out, "value");  // int-encoded or LZF; bounded by kMaxDecodedString
     return out.size() <= max;
   }
-  if (!encoded) {
-    // Read the length, then either decode or skip.
-    in_.read_len_or_encoding(len, enc, "value");
-    if (len > max) {
-      in_.skip_bytes(len, "value");
-      return false;
-    }
-    out.clear();
-    if (!src_.read_into(out, len)) in_.truncated("value", len - out.size());
-    return true;
+  // A plain string: a long one is skipped without being read into memory.
+  uint64_t len = in_.read_len("value");
+  if (len > max) {
+    in_.skip_bytes(len, "value");
+    return false;
   }
-  in_.read_string(out, "value");
+  out.clear();
+  if (!src_.read_into(out, len)) in_.truncated("value", len - out.size());
   return true;
 }
 

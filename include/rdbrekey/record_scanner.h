@@ -88,8 +88,6 @@ class RecordScanner {
   void set_refuse_len64(bool on) { in_.set_refuse_len64(on); }
 
   const ScanSummary& summary() const { return summary_; }
-  // Describes the current record for messages: key "x" in db 2 (type hash) at byte 123.
-  std::string describe_current() const;
   [[noreturn]] void fail(ExitCode code, const std::string& what) const { in_.fail(code, what); }
 
  private:
