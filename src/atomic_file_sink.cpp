@@ -15,19 +15,11 @@
 #include <fmt/format.h>
 
 #include "rdbrekey/error.h"
+#include "rdbrekey/output_paths.h"
+#include "rdbrekey/signals.h"
 
 namespace rdbrekey {
 namespace {
-
-// The live temporary file, for the signal handler (async-signal-safe: a fixed buffer + unlink).
-char g_temp_path[PATH_MAX];
-volatile sig_atomic_t g_temp_live = 0;
-
-void on_fatal_signal(int sig) {
-  if (g_temp_live) ::unlink(g_temp_path);
-  ::signal(sig, SIG_DFL);
-  ::raise(sig);
-}
 
 std::string dir_of(const std::string& path) {
   std::filesystem::path p(path);
@@ -45,39 +37,35 @@ std::string dir_of(const std::string& path) {
 
 }  // namespace
 
-void AtomicFileSink::install_signal_cleanup() {
-  struct sigaction sa {};
-  sa.sa_handler = on_fatal_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
-  ::sigaction(SIGPIPE, &sa, nullptr);
-  // Past a file-size limit (ulimit -f), write(2) then fails with EFBIG instead of the process
-  // being killed with the temporary file left behind.
-  ::signal(SIGXFSZ, SIG_IGN);
-}
+void AtomicFileSink::install_signal_cleanup() { signals::install_cleanup(); }
 
 AtomicFileSink::AtomicFileSink(std::string path, bool overwrite) : path_(std::move(path)), overwrite_(overwrite) {
+  check_replaceable(path_);
   struct stat st {};
-  if (::stat(path_.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) throw Error(ExitCode::kIo, fmt::format("{}: is a directory", path_));
-    if (!overwrite_)
-      throw Error(ExitCode::kIo, fmt::format("{}: already exists (use --force to replace it)", path_));
-  }
+  if (::stat(path_.c_str(), &st) == 0 && !overwrite_)
+    throw Error(ExitCode::kIo, fmt::format("{}: already exists (use --force to replace it)", path_));
   std::string name = std::filesystem::path(path_).filename().string();
   temp_path_ = fmt::format("{}/.{}.rdbrekey-tmp-XXXXXX", dir_of(path_), name);
   if (temp_path_.size() >= PATH_MAX) throw Error(ExitCode::kIo, fmt::format("{}: path too long", path_));
-  fd_ = ::mkostemp(temp_path_.data(), O_CLOEXEC);
-  if (fd_ < 0) io_error("cannot create a temporary file in the output directory", temp_path_, errno);
-  std::memcpy(g_temp_path, temp_path_.c_str(), temp_path_.size() + 1);
-  g_temp_live = 1;
+  {
+    // A signal between creating the file and registering it would leave it behind.
+    signals::AsyncSignalsBlocked blocked;
+    fd_ = ::mkostemp(temp_path_.data(), O_CLOEXEC);
+    if (fd_ < 0)
+      io_error(fmt::format("cannot create a temporary file in the directory {}", dir_of(path_)), path_, errno);
+    try {
+      temp_handle_ = signals::register_temp(temp_path_);
+    } catch (...) {
+      ::close(fd_);
+      ::unlink(temp_path_.c_str());
+      throw;
+    }
+  }
   start_background();
 }
 
 AtomicFileSink::~AtomicFileSink() {
-  if (!done_) cancel();
+  cancel();
   stop_background();
 }
 
@@ -143,27 +131,46 @@ void AtomicFileSink::truncate_out() {
   written_ = writeback_started_ = 0;
 }
 
-void AtomicFileSink::finalize() {
-  ByteSink::finalize();
-  stop_background();
-  if (::fsync(fd_) != 0) io_error("fsync failed", temp_path_, errno);
-  if (::fchmod(fd_, 0644) != 0) io_error("chmod failed", temp_path_, errno);
-  if (::close(fd_) != 0) {
+void AtomicFileSink::prepare() {
+  if (state_ != State::kWriting) return;
+  try {
+    ByteSink::finalize();
+    stop_background();
+    if (::fsync(fd_) != 0) io_error("fsync failed", temp_path_, errno);
+    if (::fchmod(fd_, 0644) != 0) io_error("chmod failed", temp_path_, errno);
+    int rc = ::close(fd_);
     fd_ = -1;
-    io_error("close failed", temp_path_, errno);
+    if (rc != 0) io_error("close failed", temp_path_, errno);
+  } catch (...) {
+    cancel();
+    throw;
   }
-  fd_ = -1;
-  if (before_commit_) before_commit_(temp_path_);
+  state_ = State::kPrepared;
+}
+
+void AtomicFileSink::commit() {
+  prepare();
+  if (state_ != State::kPrepared) throw Error(ExitCode::kInternal, fmt::format("{}: committed twice", path_));
+  try {
+    // The path may have become something else while converting: still only a regular file is
+    // replaced.
+    check_replaceable(path_);
+  } catch (...) {
+    cancel();
+    throw;
+  }
   int rc = overwrite_ ? ::rename(temp_path_.c_str(), path_.c_str())
                       : ::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE);
   if (rc != 0) {
     int err = errno;
+    cancel();
     if (err == EEXIST)
       throw Error(ExitCode::kIo, fmt::format("{}: appeared while converting; not replaced (use --force)", path_));
     io_error("cannot rename the finished output into place", path_, err);
   }
-  g_temp_live = 0;
-  done_ = true;
+  signals::unregister_temp(temp_handle_);
+  temp_handle_ = ~size_t{0};
+  state_ = State::kCommitted;
   int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
@@ -171,14 +178,36 @@ void AtomicFileSink::finalize() {
   }
 }
 
+void AtomicFileSink::uncommit() noexcept {
+  if (state_ != State::kCommitted) return;
+  ::unlink(path_.c_str());
+  state_ = State::kGone;
+}
+
 void AtomicFileSink::cancel() noexcept {
-  if (done_) return;
+  if (state_ == State::kCommitted || state_ == State::kGone) return;
   stop_background();
-  g_temp_live = 0;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   ::unlink(temp_path_.c_str());
-  done_ = true;
+  signals::unregister_temp(temp_handle_);
+  temp_handle_ = ~size_t{0};
+  state_ = State::kGone;
+}
+
+void commit_together(const std::vector<AtomicFileSink*>& sinks) {
+  size_t committed = 0;
+  try {
+    for (AtomicFileSink* s : sinks) s->prepare();
+    for (AtomicFileSink* s : sinks) {
+      s->commit();
+      ++committed;
+    }
+  } catch (...) {
+    for (size_t i = 0; i < committed; ++i) sinks[i]->uncommit();
+    for (AtomicFileSink* s : sinks) s->cancel();
+    throw;
+  }
 }
 
 }  // namespace rdbrekey

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "rdbrekey/crc64.h"
+#include "rdbrekey/signals.h"
 
 namespace rdbrekey {
 
@@ -35,7 +36,11 @@ void ByteSink::start_background() {
   spare_ = std::make_unique<uint8_t[]>(capacity_);
   background_ = std::make_unique<Background>();
   Background* bg = background_.get();
+  // The thread starts with the asynchronous signals blocked (and keeps them so): the handlers
+  // run on the main thread.
+  signals::AsyncSignalsBlocked blocked;
   bg->thread = std::thread([this, bg] {
+    signals::block_async_signals_in_this_thread();
     std::unique_lock lock(bg->mu);
     for (;;) {
       bg->cv.wait(lock, [bg] { return bg->busy || bg->stop; });

@@ -13,6 +13,7 @@
 #include "rdbrekey/byte_sink.h"
 #include "rdbrekey/crc64.h"
 #include "rdbrekey/error.h"
+#include "rdbrekey/signals.h"
 
 namespace rdbrekey {
 
@@ -98,6 +99,8 @@ FileSource::FileSource(const std::string& path) : ByteSource(path == "-" ? "<std
   if (::fstat(fd_, &st) != 0)
     throw Error(ExitCode::kIo, fmt::format("{}: cannot stat: {}", name_, std::strerror(errno)));
   if (S_ISDIR(st.st_mode)) throw Error(ExitCode::kIo, fmt::format("{}: is a directory", name_));
+  regular_ = S_ISREG(st.st_mode);
+  at_open_ = {static_cast<int64_t>(st.st_size), int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
   if (S_ISREG(st.st_mode) && st.st_size > 0) {
     size_hint_ = static_cast<uint64_t>(st.st_size);
     map_size_ = static_cast<size_t>(st.st_size);
@@ -106,6 +109,7 @@ FileSource::FileSource(const std::string& path) : ByteSource(path == "-" ? "<std
       map_ = nullptr;  // fall back to read(2)
     } else {
       ::madvise(map_, map_size_, MADV_SEQUENTIAL);
+      map_handle_ = signals::register_mapping(map_, map_size_);
       const auto* p = static_cast<const uint8_t*>(map_);
       set_buffer(p, p + map_size_, 0);
       stable_ = true;
@@ -119,12 +123,34 @@ FileSource::FileSource(const std::string& path) : ByteSource(path == "-" ? "<std
 }
 
 FileSource::~FileSource() {
+  signals::unregister_mapping(map_handle_);
   if (map_) ::munmap(map_, map_size_);
   if (owns_fd_) ::close(fd_);
 }
 
+std::string FileSource::changed_since_open() {
+  if (!regular_) return {};
+  if (signals::mapping_faulted(map_handle_))
+    return fmt::format("byte {} was gone: the file shrank from {} bytes", signals::mapping_fault_offset(map_handle_),
+                       at_open_.size);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat it again: {}", std::strerror(errno));
+  if (st.st_size != at_open_.size)
+    return fmt::format("its size went from {} to {} bytes", at_open_.size, static_cast<int64_t>(st.st_size));
+  if (int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec != at_open_.mtime_ns)
+    return "it was modified (its modification time changed)";
+  return {};
+}
+
+void FileSource::throw_if_mapping_lost() {
+  if (signals::mapping_faulted(map_handle_))
+    throw Error(ExitCode::kCorrupt, fmt::format("{}: input changed while reading ({}); nothing was written", name_,
+                                                changed_since_open()));
+}
+
 void FileSource::after_flush() {
   if (!map_) return;
+  throw_if_mapping_lost();
   // Mapped pages already passed are page cache; unmap them from this process every 64 MiB so
   // its resident memory stays small on inputs larger than RAM.
   uint64_t done = offset() & ~uint64_t{(1 << 20) - 1};
@@ -135,6 +161,7 @@ void FileSource::after_flush() {
 }
 
 bool FileSource::refill(size_t need) {
+  if (map_) throw_if_mapping_lost();
   if (eof_) return available() >= need;
   flush_hooks();
   size_t keep = available();

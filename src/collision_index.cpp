@@ -3,6 +3,11 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "rdbrekey/error.h"
 
 namespace rdbrekey {
 
@@ -12,19 +17,41 @@ uint64_t CollisionIndex::second_hash(std::string_view name) {
   return XXH3_64bits_withSeed(name.data(), name.size(), 0x9e3779b97f4a7c15ULL) & kMaxOffset;
 }
 
-std::string_view CollisionIndex::assemble(const RenamedKey& key, std::string& scratch) {
-  if (key.count == 1) return key.parts[0];
-  scratch.clear();
-  for (uint8_t i = 0; i < key.count; ++i) scratch += key.parts[i];
-  return scratch;
+uint64_t CollisionIndex::dense_db(uint64_t db) {
+  if (db == last_db_) return last_dense_;
+  auto it = dense_.find(db);
+  if (it == dense_.end()) {
+    if (dbs_.size() == kMaxDbs)
+      throw Error(ExitCode::kUnsupported,
+                  fmt::format("database {}: the collision check handles at most {} distinct databases", db, kMaxDbs));
+    it = dense_.emplace(db, dbs_.size()).first;
+    dbs_.push_back(db);
+  }
+  last_db_ = db;
+  last_dense_ = it->second;
+  return last_dense_;
 }
 
 void CollisionIndex::add(uint64_t hash, const KeyRef& ref) {
-  push(Entry{hash, (uint64_t{ref.input} << 56) | (ref.db << 40) | ref.key_offset});
+  if (ref.input > kMaxInputs) throw Error(ExitCode::kUsage, fmt::format("at most {} inputs", kMaxInputs));
+  if (ref.key_offset > kMaxOffset)
+    throw Error(ExitCode::kUnsupported, "the collision check handles inputs up to 1 TiB");
+  push(Entry{hash, (uint64_t{ref.input} << 56) | (dense_db(ref.db) << 40) | ref.key_offset});
 }
 
-void CollisionIndex::add_unseekable(uint64_t hash, uint32_t input, uint64_t db, uint64_t second) {
-  push(Entry{hash, (uint64_t{input} << 56) | (db << 40) | second});
+void CollisionIndex::add_unseekable(uint64_t hash, uint64_t second, uint32_t input, uint64_t db) {
+  if (input > kMaxInputs) throw Error(ExitCode::kUsage, fmt::format("at most {} inputs", kMaxInputs));
+  unseekable_[input] = true;
+  push(Entry{hash, (uint64_t{input} << 56) | (dense_db(db) << 40) | (second & kMaxOffset)});
+}
+
+KeyRef CollisionIndex::ref(const Entry& e) const {
+  KeyRef r;
+  r.input = static_cast<uint32_t>(e.packed >> 56);
+  r.db = dbs_[(e.packed >> 40) & 0xffff];
+  r.seekable = !unseekable_[r.input];
+  r.key_offset = r.seekable ? (e.packed & kMaxOffset) : 0;
+  return r;
 }
 
 void CollisionIndex::sort() {
@@ -43,6 +70,72 @@ std::pair<const CollisionIndex::Entry*, const CollisionIndex::Entry*> CollisionI
   auto hi = lo;
   while (hi != entries_.end() && hi->hash == hash) ++hi;
   return {entries_.data() + (lo - entries_.begin()), entries_.data() + (hi - entries_.begin())};
+}
+
+namespace {
+
+// One entry of a run of equal hashes, with what it is compared by.
+struct Candidate {
+  uint64_t second;   // second hash: stored (unseekable) or computed from the name
+  std::string name;  // seekable keys only
+  KeyRef ref;
+};
+
+bool in_input_order(const KeyRef& a, const KeyRef& b) {
+  return std::tie(a.input, a.key_offset) < std::tie(b.input, b.key_offset);
+}
+
+}  // namespace
+
+void CollisionIndex::for_each_shared_name(const NameOf& name_of, const Visit& visit) {
+  sort();
+  std::vector<Candidate> run;
+  std::vector<KeyRef> keys;
+  for (size_t i = 0; i < entries_.size();) {
+    size_t j = i + 1;
+    while (j < entries_.size() && entries_[j].hash == entries_[i].hash) ++j;
+    if (j - i > 1) {
+      run.clear();
+      for (size_t k = i; k < j; ++k) {
+        KeyRef r = ref(entries_[k]);
+        if (r.seekable) {
+          std::string name = name_of(r);
+          uint64_t second = second_hash(name);
+          run.push_back(Candidate{second, std::move(name), r});
+        } else {
+          run.push_back(Candidate{second_of(entries_[k]), {}, r});
+        }
+      }
+      std::sort(run.begin(), run.end(), [](const Candidate& a, const Candidate& b) {
+        return std::tie(a.second, a.name) < std::tie(b.second, b.name);
+      });
+      // Equal second hashes: one name (104 bits) where an unseekable key is among them; among
+      // seekable keys only, the names themselves decide.
+      for (size_t a = 0; a < run.size();) {
+        size_t b = a + 1;
+        while (b < run.size() && run[b].second == run[a].second) ++b;
+        bool all_seekable = true;
+        for (size_t k = a; k < b; ++k) all_seekable &= run[k].ref.seekable;
+        for (size_t s = a; s < b;) {
+          size_t e = all_seekable ? s + 1 : b;
+          while (e < b && run[e].name == run[s].name) ++e;
+          if (e - s > 1) {
+            keys.clear();
+            std::string name;
+            for (size_t k = s; k < e; ++k) {
+              keys.push_back(run[k].ref);
+              if (name.empty() && run[k].ref.seekable) name = run[k].name;
+            }
+            std::sort(keys.begin(), keys.end(), in_input_order);
+            visit(name, keys);
+          }
+          s = e;
+        }
+        a = b;
+      }
+    }
+    i = j;
+  }
 }
 
 }  // namespace rdbrekey

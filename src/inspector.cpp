@@ -33,6 +33,7 @@ constexpr Loader kLoaders[] = {
 }  // namespace
 
 InspectResult inspect(ByteSource& src, const InspectOptions& opt) {
+  check_hashtag_families(opt.hashtags);  // the same families convert accepts, with or without --app
   RecordScanner sc(src);
   InspectResult res;
   res.version = sc.read_header();

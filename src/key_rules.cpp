@@ -28,11 +28,22 @@ std::string app_prefix_from_name(std::string_view name) {
   return prefix;
 }
 
+void check_hashtag_families(const std::vector<std::string>& families) {
+  for (const auto& f : families) {
+    if (f.empty() || f.find_first_of(":{} \t\r\n") != std::string::npos)
+      throw Error(ExitCode::kUsage,
+                  fmt::format("--hashtag \"{}\": a key family name must be non-empty and hold no ':', '{{', '}}' "
+                              "or white space",
+                              f));
+  }
+}
+
 KeyRenamer::KeyRenamer(std::string prefix, std::vector<std::string> hashtag_families)
     : prefix_(std::move(prefix)),
       colon_prefix_(prefix_ + ":"),
       brace_prefix_("{" + prefix_ + ":"),
       guard_key_(prefix_ + ":data_version") {
+  check_hashtag_families(hashtag_families);
   for (auto& f : hashtag_families) families_.push_back(Family{f + ":", brace_prefix_ + f + ":"});
 }
 

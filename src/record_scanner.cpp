@@ -279,10 +279,12 @@ void RecordScanner::read_eof() {
                            stored, computed));
   }
   summary_.end_offset = src_.offset();
-  while (src_.ensure(1)) {
-    summary_.trailing_bytes += src_.available();
-    src_.advance(src_.available());
-  }
+  // Reading stops here: whatever follows (an AOF tail, or a stream that never ends) is not
+  // read. Its size is known for a file; for a pipe, only what was already buffered is counted.
+  if (src_.size_hint() >= summary_.end_offset && src_.size_hint() > 0)
+    summary_.trailing_bytes = src_.size_hint() - summary_.end_offset;
+  else
+    summary_.trailing_bytes = src_.available(), summary_.trailing_exact = false;
 }
 
 }  // namespace rdbrekey

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,53 +20,18 @@
 #include "support/fixtures.h"
 #include "support/process.h"
 #include "support/rdb_builder.h"
+#include "support/rdb_image.h"
+#include "support/oracle.h"
+#include "support/stream_source.h"
 
 namespace rdbrekey {
 namespace {
 
 using test::RdbBuilder;
 
-// One key of a file as read back: where it lives, its prefix opcodes and its value's bytes.
-struct KeyImage {
-  uint8_t type = 0;
-  bool has_expire = false;
-  int64_t expire_ms = 0;
-  std::string value;
-  bool operator==(const KeyImage&) const = default;
-};
-
-struct FileImage {
-  RdbVersion version;
-  std::map<uint64_t, std::map<std::string, KeyImage>> dbs;
-  std::vector<std::string> aux;
-  int functions = 0, module_aux = 0;
-};
-
-FileImage image_of(ByteSource& src) {
-  RecordScanner sc(src);
-  FileImage img;
-  img.version = sc.read_header();
-  Record r;
-  while (sc.next(r)) {
-    if (r.kind == RecordKind::kAux) img.aux.emplace_back(r.key);
-    if (r.kind == RecordKind::kFunction) ++img.functions;
-    if (r.kind == RecordKind::kModuleAux) ++img.module_aux;
-    if (r.kind != RecordKind::kKey) continue;
-    MemorySink value;
-    KeyImage k{r.opcode, r.prefix.has_expire, r.prefix.expire_ms, {}};
-    std::string key(r.key);
-    sc.copy_payload(value);
-    value.finalize();
-    k.value.assign(value.data().begin(), value.data().end());
-    EXPECT_TRUE(img.dbs[sc.current_db()].emplace(key, k).second) << "duplicate key " << key;
-  }
-  return img;
-}
-
-FileImage image_of_bytes(const std::string& bytes) {
-  MemorySource src("out", bytes.data(), bytes.size());
-  return image_of(src);
-}
+using test::FileImage;
+using test::image_of_bytes;
+using test::KeyImage;
 
 struct Converted {
   ConvertResult result;
@@ -223,7 +191,7 @@ TEST(Converter, UnmappedDatabasesAreRefusedWithTheirCounts) {
   ConvertOptions drop = condo_options();
   drop.unmapped = UnmappedPolicy::kDrop;
   Converted c = convert_bytes(drop, {in});
-  EXPECT_EQ(c.result.dbs.at(3).dropped, 2u);
+  EXPECT_EQ(c.result.dbs.at(3).unmapped_dropped, 2u);
   EXPECT_EQ(image_of_bytes(c.bytes).dbs[0].count("b"), 0u);
   ConvertOptions keep = condo_options();
   keep.unmapped = UnmappedPolicy::kKeep;
@@ -526,6 +494,249 @@ TEST(Converter, LargeValuesFromAFileAreSplicedIntact) {
   FileImage out = image_of_bytes(test::read_file(dir.file("out.rdb")));
   for (const char* k : {"a", "big1", "big2", "z"})
     EXPECT_EQ(out.dbs[0][std::string("condo:") + k], src.dbs[0][k]) << k;
+}
+
+}  // namespace
+}  // namespace rdbrekey
+
+// ---- Issue 7: option combinations that lost a key or made an unloadable file ----------------
+
+namespace rdbrekey {
+namespace {
+
+using test::RdbBuilder;
+
+// Converts with the oracle beside it: the outcome must agree with it in every respect.
+struct OracleCase {
+  std::vector<test::OracleInput> inputs;
+  ConvertOptions opt;
+
+  ConvertResult run(ExitCode want = ExitCode::kOk, std::string* bytes = nullptr) {
+    test::Expected expected = test::expect_conversion(opt, inputs);
+    EXPECT_EQ(expected.code, want);
+    std::vector<std::unique_ptr<ByteSource>> owned;
+    std::vector<ByteSource*> srcs;
+    for (const auto& in : inputs) {
+      if (in.pipe) owned.push_back(std::make_unique<test::StreamSource>(in.name, in.bytes, 7));
+      else owned.push_back(std::make_unique<MemorySource>(in.name, in.bytes.data(), in.bytes.size()));
+      srcs.push_back(owned.back().get());
+    }
+    MemorySink sink;
+    ConvertResult result;
+    ExitCode code = ExitCode::kOk;
+    try {
+      result = convert(opt, srcs, sink);
+    } catch (const Error& e) {
+      code = e.code();
+    }
+    std::string out(sink.data().begin(), sink.data().end());
+    std::vector<std::string> diffs = test::check_conversion(expected, code, &result, &out);
+    EXPECT_TRUE(diffs.empty()) << fmt::format("{}", fmt::join(diffs, "\n"));
+    if (bytes) *bytes = out;
+    return result;
+  }
+};
+
+// Item 1: a key left out as expired is out of the collision picture on every path: the
+// re-scan for unprefixed twins (one input, one db per application) and the full index.
+TEST(TrustGaps, ExpiredKeysNeverCollide) {
+  for (bool twin_first : {false, true}) {
+    for (CollisionPolicy policy : {CollisionPolicy::kError, CollisionPolicy::kKeepFirst, CollisionPolicy::kKeepLast}) {
+      for (bool prefixed_expires : {false, true}) {
+        SCOPED_TRACE(fmt::format("twin first {}, policy {}, prefixed expires {}", twin_first, static_cast<int>(policy),
+                                 prefixed_expires));
+        RdbBuilder b("REDIS0010");
+        auto plain = [&] { prefixed_expires ? b.string_key("x", "live") : b.expire_ms(1000).string_key("x", "old"); };
+        auto prefixed = [&] {
+          prefixed_expires ? b.expire_ms(1000).string_key("condo:x", "old") : b.string_key("condo:x", "live");
+        };
+        if (twin_first) { plain(); prefixed(); } else { prefixed(); plain(); }
+        OracleCase c{{{"in.rdb", b.eof().bytes(), false}}, {}};
+        c.opt.apps = {{0, "condo"}};
+        c.opt.drop_expired_before = 2000;
+        c.opt.on_collision = policy;
+        std::string out;
+        ConvertResult r = c.run(ExitCode::kOk, &out);
+        EXPECT_EQ(r.collisions, 0u);
+        EXPECT_EQ(r.dbs.at(0).expired_dropped, 1u);
+        EXPECT_EQ(image_of_bytes(out).dbs[0]["condo:x"].value, RdbBuilder("").str("live").bytes());
+        // The same with every key remembered (two databases of one application).
+        c.opt.apps[1] = "condo";
+        c.run();
+      }
+    }
+  }
+}
+
+// Item 2: a key whose output name is a guard joins the guard's "set max" in every mode
+// (unmapped databases kept as they are, several inputs), so the guard is never written twice.
+TEST(TrustGaps, TheGuardIsNeverDuplicated) {
+  for (std::string value : {"5", "1", "abc"}) {
+    for (bool unmapped_first : {false, true}) {
+      RdbBuilder b("REDIS0010");
+      auto mapped = [&] { b.select_db(0).string_key("x", "1"); };
+      auto unmapped = [&] { b.select_db(3).string_key("condo:data_version", value); };
+      if (unmapped_first) { unmapped(); mapped(); } else { mapped(); unmapped(); }
+      OracleCase c{{{"in.rdb", b.eof().bytes(), false}}, {}};
+      c.opt.apps = {{0, "condo"}};
+      c.opt.unmapped = UnmappedPolicy::kKeep;
+      std::string out;
+      ConvertResult r = c.run(ExitCode::kOk, &out);
+      EXPECT_EQ(r.dbs.at(3).guard_sources, 1u);
+      EXPECT_EQ(image_of_bytes(out).dbs[0]["condo:data_version"].value,
+                RdbBuilder("").str(value == "5" ? "5" : "2").bytes());
+      // A second input's guard-named key, a file or a pipe, does the same.
+      c.inputs.push_back({"second.rdb", RdbBuilder("REDIS0010").string_key("data_version", "9").eof().bytes(), true});
+      c.run();
+      // Without guards, the two keys are an ordinary collision.
+      c.inputs.pop_back();
+      c.opt.data_version = 0;
+      c.inputs[0].bytes = RdbBuilder("REDIS0010").select_db(0).string_key("data_version", "1")
+                              .select_db(3).string_key("condo:data_version", value).eof().bytes();
+      c.run(ExitCode::kRefused);
+    }
+  }
+}
+
+// Item 3: keys from an input read once (a pipe, stdin) are checked against every other input,
+// file or pipe, in any order.
+TEST(TrustGaps, CollisionsAcrossFilesAndPipes) {
+  std::string a = RdbBuilder("REDIS0010").string_key("x", "from-a").string_key("only-a", "1").eof().bytes();
+  std::string b = RdbBuilder("REDIS0010").string_key("y", "1").string_key("x", "from-b").eof().bytes();
+  for (auto [pipe_a, pipe_b] : std::vector<std::pair<bool, bool>>{{false, true}, {true, false}, {true, true}}) {
+    OracleCase c{{{"a.rdb", a, pipe_a}, {"b.rdb", b, pipe_b}}, {}};
+    c.opt.apps = {{0, "condo"}};
+    c.run(ExitCode::kRefused);
+    // Prefixed in one, unprefixed in the other.
+    c.inputs[1].bytes = RdbBuilder("REDIS0010").string_key("condo:x", "b").eof().bytes();
+    c.run(ExitCode::kRefused);
+    // No false report either.
+    c.inputs[1].bytes = RdbBuilder("REDIS0010").string_key("condo:y", "b").string_key("z", "b").eof().bytes();
+    c.run();
+  }
+  // The message names the file's key and the pipe.
+  std::string msg;
+  MemorySource fa("a.rdb", a.data(), a.size());
+  test::StreamSource pb("<stdin>", b, 3);
+  MemorySink sink;
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  try {
+    convert(opt, {&fa, &pb}, sink);
+    ADD_FAILURE() << "no collision found";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kRefused);
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("\"condo:x\": db 0 key \"x\" (a.rdb, byte "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a key of db 0 in <stdin>"), std::string::npos) << msg;
+}
+
+// Item 4: keep-first and keep-last work for every order of a pair found by the re-scan and for
+// chains of three keys with one name; the report names, for each left-out key, the key kept.
+TEST(TrustGaps, KeepFirstAndKeepLastInEveryOrder) {
+  const std::vector<std::pair<std::string, std::string>> twins = {{"x", "condo:x"}, {"bull:q:1", "{condo:bull:q}:1"}};
+  for (const auto& [plain, prefixed] : twins) {
+    for (bool plain_first : {false, true}) {
+      for (CollisionPolicy policy : {CollisionPolicy::kKeepFirst, CollisionPolicy::kKeepLast}) {
+        RdbBuilder b("REDIS0010");
+        b.string_key("a", "1");
+        if (plain_first) b.string_key(plain, "plain").string_key(prefixed, "prefixed");
+        else b.string_key(prefixed, "prefixed").string_key(plain, "plain");
+        OracleCase c{{{"in.rdb", b.eof().bytes(), false}}, {}};
+        c.opt.apps = {{0, "condo"}};
+        c.opt.on_collision = policy;
+        ConvertResult r = c.run();
+        ASSERT_EQ(r.collision_drops.size(), 1u);
+        bool keep_plain = (policy == CollisionPolicy::kKeepFirst) == plain_first;
+        EXPECT_NE(r.collision_drops[0].kept.find(keep_plain ? "key \"" + plain + "\"" : "key \"" + prefixed + "\""),
+                  std::string::npos)
+            << r.collision_drops[0].kept;
+      }
+    }
+  }
+  // Chains of three: one name from three places (two databases of one application, a kept
+  // prefixed key), in every order of the databases.
+  for (std::vector<uint64_t> order : {std::vector<uint64_t>{0, 1}, {1, 0}}) {
+    for (CollisionPolicy policy : {CollisionPolicy::kKeepFirst, CollisionPolicy::kKeepLast}) {
+      RdbBuilder b("REDIS0010");
+      for (uint64_t db : order) {
+        b.select_db(db);
+        if (db == 0) b.string_key("x", "db0-plain").string_key("condo:x", "db0-prefixed");
+        else b.string_key("x", "db1-plain");
+      }
+      OracleCase c{{{"in.rdb", b.eof().bytes(), false}}, {}};
+      c.opt.apps = {{0, "condo"}, {1, "condo"}};
+      c.opt.on_collision = policy;
+      ConvertResult r = c.run();
+      ASSERT_EQ(r.collision_drops.size(), 2u);
+      EXPECT_EQ(r.collision_drops[0].kept, r.collision_drops[1].kept);  // one key kept for both
+      // A third input with the same name lengthens the chain.
+      c.inputs.push_back({"third.rdb", RdbBuilder("REDIS0010").string_key("condo:x", "third").eof().bytes(), false});
+      r = c.run();
+      EXPECT_EQ(r.collision_drops.size(), 3u);
+    }
+  }
+}
+
+// Item 12: any database number works whatever the input is (a pipe remembers every key), and
+// an unmapped database above 65535 is simply left out under --unmapped drop.
+TEST(TrustGaps, DatabaseNumbersAboveTheIndexRange) {
+  std::string in = RdbBuilder("REDIS0010").select_db(0).string_key("x", "1").select_db(70000).string_key("y", "2")
+                       .select_db(4000000000ULL).string_key("z", "3").eof().bytes();
+  for (bool pipe : {false, true}) {
+    OracleCase c{{{"in.rdb", in, pipe}}, {}};
+    c.opt.apps = {{0, "condo"}};
+    c.opt.unmapped = UnmappedPolicy::kDrop;
+    c.run();
+    c.opt.unmapped = UnmappedPolicy::kKeep;
+    c.run();
+    c.opt.apps[70000] = "app2";
+    c.run();
+  }
+}
+
+// Item 14: a dry run counts exactly the bytes the real output has (RESIZEDB included), for
+// every output version and with a collision policy that converts twice.
+TEST(TrustGaps, DryRunPredictsTheOutputSize) {
+  for (std::string magic : {"REDIS0006", "REDIS0007", "REDIS0009", "REDIS0010", "REDIS0011"}) {
+    std::string in = RdbBuilder(magic).string_key("x", "1").string_key("condo:x", "2").expire_ms(4102444800000)
+                         .string_key("y", std::string(100000, 'v')).eof().bytes();
+    for (CollisionPolicy policy : {CollisionPolicy::kKeepFirst, CollisionPolicy::kKeepLast}) {
+      ConvertOptions opt;
+      opt.apps = {{0, "condo"}};
+      opt.on_collision = policy;
+      MemorySource a("in.rdb", in.data(), in.size()), b("in.rdb", in.data(), in.size());
+      MemorySink real;
+      NullSink dry;
+      ConvertResult r1 = convert(opt, {&a}, real);
+      ConvertResult r2 = convert(opt, {&b}, dry);
+      EXPECT_EQ(r1.output_bytes, real.data().size()) << magic;
+      EXPECT_EQ(r2.output_bytes, r1.output_bytes) << magic;
+    }
+  }
+}
+
+// Item 13: every key read is counted once, in one place: the totals add up to the output.
+TEST(TrustGaps, EveryKeyIsCountedOnce) {
+  std::string in = RdbBuilder("REDIS0010").select_db(0).string_key("x", "1").string_key("condo:x", "2")
+                       .expire_ms(1000).string_key("old", "3").string_key("data_version", "7")
+                       .select_db(5).string_key("u", "4").eof().bytes();
+  OracleCase c{{{"in.rdb", in, false}}, {}};
+  c.opt.apps = {{0, "condo"}};
+  c.opt.unmapped = UnmappedPolicy::kDrop;
+  c.opt.drop_expired_before = 2000;
+  c.opt.on_collision = CollisionPolicy::kKeepLast;
+  ConvertResult r = c.run();
+  DbStats t = r.totals();
+  EXPECT_EQ(t.keys_read, 5u);
+  EXPECT_EQ(t.written(), 1u);
+  EXPECT_EQ(t.collision_dropped, 1u);
+  EXPECT_EQ(t.expired_dropped, 1u);
+  EXPECT_EQ(t.unmapped_dropped, 1u);
+  EXPECT_EQ(t.guard_sources, 1u);
+  EXPECT_EQ(t.dropped(), 3u);
+  EXPECT_EQ(r.keys_written, t.written() + r.guards.size());
 }
 
 }  // namespace

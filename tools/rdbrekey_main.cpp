@@ -1,13 +1,18 @@
 // rdbrekey: offline conversion of Redis/Valkey RDB backups for a move to one prefixed db 0.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <unistd.h>
 
 #include <cstdio>
+#include <charconv>
 #include <chrono>
 #include <exception>
+#include <limits>
 #include <map>
+#include <system_error>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -16,6 +21,8 @@
 #include "rdbrekey/error.h"
 #include "rdbrekey/key_rules.h"
 #include "rdbrekey/inspector.h"
+#include "rdbrekey/report.h"
+#include "rdbrekey/signals.h"
 #include "rdbrekey/verifier.h"
 
 namespace {
@@ -26,19 +33,36 @@ constexpr const char* kExitCodes =
     "Exit codes:\n"
     "  0    success\n"
     "  1    internal error (a bug: please report it)\n"
-    "  2    bad command line (options, --app mapping)\n"
+    "  2    bad command line (options, --app mapping, a number out of range, an output or report that is\n"
+    "       an input or not a regular file)\n"
     "  3    I/O error: an input cannot be read or the output cannot be written (missing file, disk full)\n"
-    "  4    corrupt input: truncated file, bad framing, checksum mismatch\n"
+    "  4    corrupt input: truncated file, bad framing, checksum mismatch, an input that changed while it\n"
+    "       was read; for verify also a duplicate key\n"
     "  5    unsupported input: unknown RDB version, value type or opcode\n"
     "  6    refused: unmapped databases, a record the output version cannot hold, or keys that renaming\n"
     "       makes equal (collisions)\n"
-    "  130  interrupted (SIGINT); 143 terminated (SIGTERM): no output is left behind\n"
+    "  130  interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP): no output is left behind\n"
     "On any failure no output file (and no temporary file) is left behind.";
 
 std::string fmt_count(uint64_t n) {
   std::string s = std::to_string(n);
   for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
   return s;
+}
+
+// A whole number given on the command line: decimal digits only, at most `max`; anything else
+// (a sign, a fraction, an empty string, a value out of range) is a usage error (exit 2).
+uint64_t parse_number_option(const std::string& text, const std::string& option, uint64_t max) {
+  uint64_t v = 0;
+  bool ok = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  if (ok) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    ok = ec == std::errc() && end == text.data() + text.size() && v <= max;
+  }
+  if (!ok)
+    throw Error(ExitCode::kUsage,
+                fmt::format("{} \"{}\": expected a whole number from 0 to {}", option, text, max));
+  return v;
 }
 
 // A JSON string (binary key bytes escaped as \u00XX).
@@ -55,49 +79,6 @@ std::string json_str(std::string_view s) {
     }
   }
   return out + "\"";
-}
-
-std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
-  std::string j = "{\n  \"inputs\": [";
-  for (size_t i = 0; i < r.inputs.size(); ++i) {
-    const auto& in = r.inputs[i];
-    j += fmt::format("{}\n    {{\"path\": {}, \"version\": \"{}\", \"bytes\": {}, \"checksum_verified\": {}}}",
-                     i ? "," : "", json_str(in.path), in.version.magic(), in.bytes, in.checksum_verified);
-  }
-  j += "\n  ],\n  \"databases\": [";
-  bool first = true;
-  for (const auto& [db, st] : r.dbs) {
-    if (st.keys_read == 0 && st.prefix.empty()) continue;
-    j += fmt::format(
-        "{}\n    {{\"db\": {}, \"prefix\": {}, \"keys_read\": {}, \"renamed\": {}, \"already_prefixed\": {}, "
-        "\"hashtagged\": {}, \"empty_key\": {}, \"dropped\": {}, \"expired_dropped\": {}, \"kept_unrenamed\": {}, "
-        "\"with_ttl\": {}}}",
-        first ? "" : ",", db, st.prefix.empty() ? "null" : json_str(st.prefix), st.keys_read, st.renamed,
-        st.already_prefixed, st.hashtagged, st.empty_key, st.dropped, st.expired_dropped, st.kept_unmapped, st.with_ttl);
-    first = false;
-  }
-  j += "\n  ],\n  \"collisions_left_out\": [";
-  for (size_t i = 0; i < r.collision_drops.size(); ++i)
-    j += fmt::format("{}\n    {{\"name\": {}, \"left_out\": {}, \"kept\": {}}}", i ? "," : "",
-                     json_str(r.collision_drops[i].name), json_str(r.collision_drops[i].dropped),
-                     json_str(r.collision_drops[i].kept));
-  j += "\n  ],\n  \"guards\": [";
-  for (size_t i = 0; i < r.guards.size(); ++i)
-    j += fmt::format("{}\n    {{\"key\": {}, \"value\": {}, \"kept_existing\": {}}}", i ? "," : "",
-                     json_str(r.guards[i].key), json_str(r.guards[i].value), r.guards[i].kept_existing);
-  j += fmt::format(
-      "\n  ],\n  \"output\": {{\"path\": {}, \"version\": \"{}\", \"keys\": {}, \"bytes\": {}, \"dry_run\": {}, "
-      "\"verified\": {}}},\n  \"aux_kept\": {}, \"aux_dropped\": {}, \"functions\": {}, \"module_aux\": {}, "
-      "\"slot_records_dropped\": {},\n  \"seconds\": {:.3f}\n}}\n",
-      json_str(opt.output), r.output_version.magic(), r.keys_written, r.output_bytes, opt.dry_run, r.output_verified,
-      r.aux_kept, r.aux_dropped, r.functions, r.module_aux, r.slot_records_dropped, r.seconds);
-  return j;
-}
-
-void write_report(const std::string& path, const std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0)
-    throw Error(ExitCode::kIo, fmt::format("{}: cannot write the report", path));
 }
 
 std::map<uint64_t, std::string> parse_apps(const std::vector<std::string>& args) {
@@ -189,34 +170,37 @@ void print_inspect(const std::string& name, const InspectResult& r, bool json) {
     fmt::print("  {:<22} {}{}\n", s.server, s.loads ? "yes" : "no", s.why.empty() ? "" : fmt::format(" ({})", s.why));
 }
 
+// What is left out of a database, in words: "3 dropped (1 expired, 2 by the collision policy)".
+std::string dropped_text(const DbStats& s) {
+  if (!s.dropped()) return "";
+  std::vector<std::string> why;
+  if (s.unmapped_dropped) why.push_back(fmt::format("{} unmapped", fmt_count(s.unmapped_dropped)));
+  if (s.expired_dropped) why.push_back(fmt::format("{} expired", fmt_count(s.expired_dropped)));
+  if (s.collision_dropped) why.push_back(fmt::format("{} by the collision policy", fmt_count(s.collision_dropped)));
+  return fmt::format(", {} dropped ({})", fmt_count(s.dropped()), fmt::join(why, ", "));
+}
+
 void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
   for (const auto& in : r.inputs) {
     fmt::print("input   {}  {}  {} bytes, checksum {}{}\n", in.path, in.version.magic(), fmt_count(in.bytes),
                in.version.has_checksum() ? (in.checksum_verified ? "verified" : "disabled in the file (0)")
                                          : "none (RDB < 5)",
-               in.trailing_bytes ? fmt::format(", {} bytes after the end ignored", in.trailing_bytes) : "");
+               in.trailing_bytes ? fmt::format(", {}{} bytes after the end marker ignored (not read)",
+                                               in.trailing_exact ? "" : "at least ", fmt_count(in.trailing_bytes))
+                                 : "");
   }
-  uint64_t read = 0, renamed = 0, kept = 0, tagged = 0, dropped = 0, unmapped_kept = 0;
   for (const auto& [db, s] : r.dbs) {
     if (s.keys_read == 0 && s.prefix.empty()) continue;
-    std::string who = s.prefix.empty() ? fmt::format("(unmapped: {})", s.kept_unmapped ? "kept" : "dropped")
+    std::string who = s.prefix.empty() ? fmt::format("(unmapped: {})", opt.unmapped == UnmappedPolicy::kKeep ? "kept" : "dropped")
                                        : fmt::format("-> {}:", s.prefix);
-    fmt::print("db {:<4} {:<28} {:>12} keys: {} renamed, {} already prefixed, {} hashtagged{}{}{}\n", db, who,
+    fmt::print("db {:<4} {:<28} {:>12} keys: {} renamed, {} already prefixed, {} hashtagged{}{}{}{}\n", db, who,
                fmt_count(s.keys_read), fmt_count(s.renamed), fmt_count(s.already_prefixed), fmt_count(s.hashtagged),
-               s.dropped || s.expired_dropped || s.collision_dropped
-                   ? fmt::format(", {} dropped{}", fmt_count(s.dropped + s.expired_dropped + s.collision_dropped),
-                                 s.expired_dropped ? fmt::format(" ({} expired)", fmt_count(s.expired_dropped)) : "")
-                   : "",
                s.kept_unmapped ? fmt::format(", {} kept unrenamed", fmt_count(s.kept_unmapped)) : "",
+               dropped_text(s),
+               s.guard_sources ? fmt::format(", {} merged into the guard", fmt_count(s.guard_sources)) : "",
                s.empty_key ? fmt::format(" (the empty key became \"{}:\")", s.prefix) : "");
     for (const auto& [from, to] : s.samples)
       fmt::print("          {} -> {}\n", quote_bytes(from.data(), from.size()), quote_bytes(to.data(), to.size()));
-    read += s.keys_read;
-    renamed += s.renamed;
-    kept += s.already_prefixed;
-    tagged += s.hashtagged;
-    dropped += s.dropped + s.expired_dropped + s.collision_dropped;
-    unmapped_kept += s.kept_unmapped;
   }
   for (const auto& d : r.collision_drops)
     fmt::print("collision {}: left out {}, kept {}\n", quote_bytes(d.name.data(), d.name.size()), d.dropped, d.kept);
@@ -227,15 +211,34 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
                r.aux_dropped, r.slot_records_dropped);
   if (r.functions || r.module_aux) fmt::print("kept    {} function librar{}, {} module aux record(s)\n", r.functions,
                                               r.functions == 1 ? "y" : "ies", r.module_aux);
-  double kpm = r.seconds > 0 ? static_cast<double>(read) / r.seconds * 60.0 : 0.0;
+  DbStats t = r.totals();
+  double kpm = r.seconds > 0 ? static_cast<double>(t.keys_read) / r.seconds * 60.0 : 0.0;
   fmt::print("output  {}  {}  {} keys (db 0), {} bytes{}\n", opt.dry_run ? "(dry run: nothing written)" : opt.output,
              r.output_version.magic(), fmt_count(r.keys_written), fmt_count(r.output_bytes),
              r.output_verified ? ", read back and verified" : "");
-  fmt::print("total   {} keys read: {} renamed, {} already prefixed, {} hashtagged, {} dropped, {} kept unrenamed; "
-             "{} guard(s) written\n",
-             fmt_count(read), fmt_count(renamed), fmt_count(kept), fmt_count(tagged), fmt_count(dropped),
-             fmt_count(unmapped_kept), r.guards.size());
+  fmt::print("total   {} keys read: {} written ({} renamed, {} already prefixed, {} hashtagged, {} kept unrenamed), "
+             "{} dropped, {} merged into guards; {} guard(s) written\n",
+             fmt_count(t.keys_read), fmt_count(t.written()), fmt_count(t.renamed), fmt_count(t.already_prefixed),
+             fmt_count(t.hashtagged), fmt_count(t.kept_unmapped), fmt_count(t.dropped()), fmt_count(t.guard_sources),
+             r.guards.size());
   fmt::print("time    {:.3f} s, {} keys/min\n", r.seconds, fmt_count(static_cast<uint64_t>(kpm)));
+}
+
+// Prints to standard output, ignoring a reader that went away (EPIPE): what the tool did does
+// not depend on whether anyone reads what it says.
+template <class F>
+void print_ignoring_closed_stdout(F&& print) {
+  try {
+    print();
+    std::fflush(stdout);
+  } catch (const std::system_error&) {
+  }
+}
+
+// An error on stderr; the exit code says it even when nobody reads it.
+void print_error(const char* kind, const std::string& what) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "rdbrekey: %s: %s\n", kind, what.c_str());
 }
 
 }  // namespace
@@ -252,12 +255,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> app_args;
   std::string unmapped = "error";
   std::string rdb_version = "auto";
+  std::string data_version = "2";
   bool quiet = false;
 
   auto* conv = app.add_subcommand("convert", "Convert RDB files into one RDB with every key in db 0 under its "
                                              "application's prefix");
   conv->add_option("inputs", opt.inputs, "Input RDB file(s); - reads standard input")->required();
-  conv->add_option("-o,--output", opt.output, "Output RDB file (written atomically: temp file, fsync, rename)")
+  conv->add_option("-o,--output", opt.output,
+                   "Output RDB file (written atomically: temp file, fsync, rename); never an input, and only a "
+                   "regular file is ever replaced")
       ->required();
   conv->add_option("-a,--app", app_args,
                    "DB=NAME: database DB belongs to application NAME, an npm package name (@app/resident-app -> "
@@ -270,20 +276,20 @@ int main(int argc, char** argv) {
                    "Key family F whose keys F:<name>:<rest> become {P:F:<name>}:<rest> (one cluster slot per "
                    "name); repeatable; default: bull")
       ->default_str("bull");
-  conv->add_option("--data-version", opt.data_version,
-                   "Start-up guard P:data_version written for every application (a larger existing number is "
-                   "kept); 0 writes none")
-      ->default_val(2);
+  conv->add_option("--data-version", data_version,
+                   "Start-up guard P:data_version written for every application, a whole number 0..2^53 (a larger "
+                   "existing number is kept); 0 writes none")
+      ->default_val("2");
   conv->add_option("--rdb-version", rdb_version,
                    "Output RDB version: auto (the input's up to REDIS0011, which Redis >= 7.2 and every Valkey "
                    "load; VALKEY080 stays VALKEY080), or a number / magic such as 10, 12, REDIS0011, VALKEY080")
       ->default_val("auto");
-  conv->add_flag("-f,--force", opt.overwrite, "Replace the output file if it exists");
+  conv->add_flag("-f,--force", opt.overwrite, "Replace the output (and report) file if it exists");
   conv->add_flag("-n,--dry-run", opt.dry_run,
                  "Read and check everything, write nothing; print the plan with 20 sample renames per database");
   conv->add_flag("--verify", opt.verify_output,
-                 "Read the written file back (framing, CRC, key count) before renaming it into place");
-  std::string report_path;
+                 "Read the written file back (framing, CRC, key count, no duplicate key) before renaming it into "
+                 "place");
   std::string on_collision = "error";
   conv->add_option("--on-collision", on_collision,
                    "Keys that renaming makes equal: error (default: list them, write nothing), keep-first / "
@@ -301,14 +307,16 @@ int main(int argc, char** argv) {
                    "Leave out keys already expired at UNIX_MS (milliseconds since the epoch; default: now)")
       ->expected(0, 1)
       ->default_str("now");
-  conv->add_option("--report", report_path, "Also write the summary as JSON to this file");
+  conv->add_option("--report", opt.report,
+                   "Also write the summary as JSON to this file (written atomically with the output; never an "
+                   "input or the output; replaced only with --force)");
   conv->add_flag("-q,--quiet", quiet, "Print nothing on success");
   conv->footer(kExitCodes);
 
   std::string inspect_path;
   std::vector<std::string> inspect_apps;
   InspectOptions inspect_opt;
-  std::optional<int64_t> inspect_now;
+  std::string inspect_now, inspect_largest = "10";
   bool inspect_json = false;
   auto* insp = app.add_subcommand("inspect", "What a file holds (version, producer, keys per db by type, TTLs, largest "
                                              "keys) and what renaming would do; which servers load it as it is");
@@ -316,16 +324,19 @@ int main(int argc, char** argv) {
   insp->add_option("-a,--app", inspect_apps, "DB=NAME as for convert: count what renaming would do");
   insp->add_option("--hashtag", inspect_opt.hashtags, "Hashtag key families (default: bull)")->default_str("bull");
   insp->add_option("--now", inspect_now, "Count keys expired at this time (ms since the epoch; default: now)");
-  insp->add_option("--largest", inspect_opt.largest, "How many of the largest keys to list")->default_val(10);
+  insp->add_option("--largest", inspect_largest, "How many of the largest keys to list (0..10000)")->default_val("10");
   insp->add_flag("--json", inspect_json, "Print JSON for scripts");
   insp->footer(kExitCodes);
 
   std::string verify_path;
-  std::optional<uint64_t> expect_keys;
-  auto* ver = app.add_subcommand("verify", "Walk an RDB file to its end: check every record's framing and the "
-                                           "CRC-64; exit 0 only if it is sound");
+  std::string expect_keys;
+  bool no_duplicate_check = false;
+  auto* ver = app.add_subcommand("verify", "Walk an RDB file to its end: check every record's framing, the CRC-64 "
+                                           "and that no key is there twice; exit 0 only if it is sound");
   ver->add_option("file", verify_path, "RDB file; - reads standard input")->required();
   ver->add_option("--expect-keys", expect_keys, "Also require exactly this many keys");
+  ver->add_flag("--no-duplicate-check", no_duplicate_check,
+                "Skip the duplicate-key check (which costs 16 bytes of memory per key)");
   ver->footer(kExitCodes);
 
   try {
@@ -335,12 +346,16 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
 
+  // Temporary files are removed on SIGINT/SIGTERM/SIGHUP; SIGPIPE is ignored (signals.h).
+  signals::install_cleanup();
   try {
     if (*conv) {
       opt.apps = parse_apps(app_args);
       opt.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop
                      : unmapped == "keep" ? UnmappedPolicy::kKeep
                                           : UnmappedPolicy::kError;
+      // Numbers above 2^53 would not compare exactly with the doubles of the "set max".
+      opt.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);
       if (rdb_version != "auto") {
         opt.target = parse_version_name(rdb_version);
         if (!opt.target)
@@ -348,8 +363,6 @@ int main(int argc, char** argv) {
                       fmt::format("--rdb-version \"{}\": expected auto, 1..14, REDIS0001..REDIS0014 or VALKEY080",
                                   rdb_version));
       }
-      if (opt.output == "-") throw Error(ExitCode::kUsage, "--output: writing to standard output is not supported");
-      AtomicFileSink::install_signal_cleanup();
       if (opt.dry_run) opt.sample_renames = 20;
       opt.on_collision = on_collision == "keep-first"  ? CollisionPolicy::kKeepFirst
                          : on_collision == "keep-last" ? CollisionPolicy::kKeepLast
@@ -371,64 +384,75 @@ int main(int argc, char** argv) {
             double bps = secs > 0 ? p.bytes_done / secs : 0;
             if (bps > 0) eta = fmt::format(", ETA {:.0f} s", (p.bytes_total - p.bytes_done) / bps);
           }
-          fmt::print(stderr, "\r{:.1f} MB{}, {} keys, {} keys/s{}   ", p.bytes_done / 1e6, of_total, fmt_count(p.keys),
-                     fmt_count(static_cast<uint64_t>(rate)), eta);
+          // stdio, not fmt::print: a closed stderr must not stop the conversion.
+          std::fputs(fmt::format("\r{:.1f} MB{}, {} keys, {} keys/s{}   ", p.bytes_done / 1e6, of_total,
+                                 fmt_count(p.keys), fmt_count(static_cast<uint64_t>(rate)), eta)
+                         .c_str(),
+                     stderr);
           progress_shown = true;
         };
       }
       if (conv->count("--drop-expired")) {
-        if (drop_expired.empty() || drop_expired == "now") {
+        if (drop_expired.empty() || drop_expired == "now")
           opt.drop_expired_before = now_ms();
-        } else {
-          if (drop_expired.find_first_not_of("0123456789") != std::string::npos || drop_expired.size() > 18)
-            throw Error(ExitCode::kUsage,
-                        fmt::format("--drop-expired \"{}\": expected a time in ms since the epoch", drop_expired));
-          opt.drop_expired_before = std::stoll(drop_expired);
-        }
+        else
+          opt.drop_expired_before = static_cast<int64_t>(
+              parse_number_option(drop_expired, "--drop-expired", std::numeric_limits<int64_t>::max()));
       }
       ConvertResult result;
       try {
         result = convert(opt);
       } catch (...) {
-        if (progress_shown) fmt::print(stderr, "\n");
+        if (progress_shown) std::fputs("\n", stderr);
         throw;
       }
-      if (progress_shown) fmt::print(stderr, "\n");
-      if (!quiet) print_summary(opt, result);
-      if (!report_path.empty()) write_report(report_path, report_json(opt, result));
+      if (progress_shown) std::fputs("\n", stderr);
+      if (!quiet) print_ignoring_closed_stdout([&] { print_summary(opt, result); });
       if (!result.collision_report.empty()) {
-        std::fflush(stdout);
-        fmt::print(stderr, "rdbrekey: error: {}\n", result.collision_report);
+        print_error("error", result.collision_report);
         return static_cast<int>(ExitCode::kRefused);
       }
     }
     if (*insp) {
       inspect_opt.apps = parse_apps(inspect_apps);
-      inspect_opt.now_ms = inspect_now ? *inspect_now : now_ms();
+      check_hashtag_families(inspect_opt.hashtags);
+      inspect_opt.now_ms =
+          inspect_now.empty()
+              ? now_ms()
+              : static_cast<int64_t>(parse_number_option(inspect_now, "--now", std::numeric_limits<int64_t>::max()));
+      inspect_opt.largest = parse_number_option(inspect_largest, "--largest", 10000);
       FileSource src(inspect_path);
       InspectResult r = inspect(src, inspect_opt);
-      print_inspect(src.name(), r, inspect_json);
+      print_ignoring_closed_stdout([&] { print_inspect(src.name(), r, inspect_json); });
     }
     if (*ver) {
+      std::optional<uint64_t> expected;
+      if (!expect_keys.empty() || ver->count("--expect-keys"))
+        expected = parse_number_option(expect_keys, "--expect-keys", std::numeric_limits<uint64_t>::max());
       FileSource src(verify_path);
-      VerifyResult v = verify(src);
-      fmt::print("{}: {}, {} bytes, {} keys ({} with TTL), checksum {}\n", src.name(), v.version.magic(),
-                 fmt_count(v.bytes), fmt_count(v.keys), fmt_count(v.with_ttl),
-                 v.version.has_checksum() ? (v.checksum_present ? "verified" : "disabled in the file (0)")
-                                          : "none (RDB < 5)");
-      for (const auto& [db, n] : v.keys_per_db) fmt::print("  db {}: {} keys\n", db, fmt_count(n));
-      if (expect_keys && *expect_keys != v.keys)
+      VerifyResult v = verify(src, VerifyOptions{!no_duplicate_check});
+      print_ignoring_closed_stdout([&] {
+        fmt::print("{}: {}, {} bytes, {} keys ({} with TTL), checksum {}{}\n", src.name(), v.version.magic(),
+                   fmt_count(v.bytes), fmt_count(v.keys), fmt_count(v.with_ttl),
+                   v.version.has_checksum() ? (v.checksum_present ? "verified" : "disabled in the file (0)")
+                                            : "none (RDB < 5)",
+                   v.duplicates_checked ? ", no duplicate key" : "");
+        if (v.trailing_bytes)
+          fmt::print("  {}{} bytes after the end marker, not read\n", v.trailing_exact ? "" : "at least ",
+                     fmt_count(v.trailing_bytes));
+        for (const auto& [db, n] : v.keys_per_db) fmt::print("  db {}: {} keys\n", db, fmt_count(n));
+      });
+      if (expected && *expected != v.keys)
         throw Error(ExitCode::kCorrupt,
-                    fmt::format("{}: {} keys, but --expect-keys says {}", src.name(), v.keys, *expect_keys));
-      fmt::print("OK\n");
+                    fmt::format("{}: {} keys, but --expect-keys says {}", src.name(), v.keys, *expected));
+      print_ignoring_closed_stdout([] { fmt::print("OK\n"); });
     }
     return 0;
   } catch (const Error& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "rdbrekey: error: {}\n", e.what());
+    print_error("error", e.what());
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "rdbrekey: internal error: {}\n", e.what());
+    print_error("internal error", e.what());
     return static_cast<int>(ExitCode::kInternal);
   }
 }

@@ -1,10 +1,17 @@
-// The output file: written under a temporary name in the target directory, fsync'ed and renamed
-// into place by finalize(); removed by cancel(), by the destructor when finalize() was not
-// reached, and by SIGINT/SIGTERM (the handler unlinks it and re-raises the signal).
+// An output file: written under a temporary name in the target directory, then fsync'ed and
+// renamed into place. Nothing is ever left behind but the finished file: cancel(), the
+// destructor (when the file was not committed) and SIGINT/SIGTERM/SIGHUP (signals.h) remove the
+// temporary file. Only a regular file is ever replaced, and only when asked to.
+//
+//   write ... prepare()        flush, fsync, close: complete under its temporary name
+//             commit()         rename into place (no replace unless `overwrite`), fsync the dir
+//   finalize() = prepare() + commit()
+//   commit_together({a, b})    prepare all, then commit all; if one fails, the ones already
+//                              committed are removed again: all of them or none
 #pragma once
 
-#include <functional>
 #include <string>
+#include <vector>
 
 #include "rdbrekey/byte_sink.h"
 
@@ -12,19 +19,24 @@ namespace rdbrekey {
 
 class AtomicFileSink final : public ByteSink {
  public:
-  // overwrite: replace an existing `path`; otherwise finalize() refuses to clobber it.
+  // overwrite: replace an existing regular file at `path`; otherwise commit() refuses to. A
+  // `path` that exists and is not a regular file is refused (Error kUsage).
   AtomicFileSink(std::string path, bool overwrite);
   ~AtomicFileSink() override;
 
-  void finalize() override;
+  void prepare();
+  void commit();
+  void finalize() override {
+    prepare();
+    commit();
+  }
   void cancel() noexcept override;
+  // After commit(): removes the committed file again (another output of its group failed).
+  void uncommit() noexcept;
   const std::string& temp_path() const { return temp_path_; }
-  // Runs after the temporary file is complete and fsync'ed, before it is renamed into place; a
-  // throw cancels the output.
-  void set_before_commit(std::function<void(const std::string& temp_path)> check) { before_commit_ = std::move(check); }
   const std::string& path() const { return path_; }
 
-  // Installs the SIGINT/SIGTERM handlers that remove the temporary file of a live sink.
+  // Installs the signal handlers that remove temporary files (signals::install_cleanup).
   static void install_signal_cleanup();
 
  protected:
@@ -47,8 +59,12 @@ class AtomicFileSink final : public ByteSink {
   std::string temp_path_;
   bool overwrite_;
   int fd_ = -1;
-  bool done_ = false;
-  std::function<void(const std::string&)> before_commit_;
+  size_t temp_handle_ = ~size_t{0};
+  enum class State { kWriting, kPrepared, kCommitted, kGone } state_ = State::kWriting;
 };
+
+// Prepares every sink, then commits them in order; on any failure nothing of the group is
+// left in place (those committed already are removed) and the error is rethrown.
+void commit_together(const std::vector<AtomicFileSink*>& sinks);
 
 }  // namespace rdbrekey

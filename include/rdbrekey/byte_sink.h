@@ -116,10 +116,12 @@ class MemorySink final : public ByteSink {
   std::vector<uint8_t> data_;
 };
 
-// Counts and checksums, writes nothing (dry runs).
+// Counts and checksums, writes nothing (dry runs). It accepts patches like a file does, so
+// that a dry run writes (and counts) exactly the bytes of the real output.
 class NullSink final : public ByteSink {
  public:
   NullSink() : ByteSink(64 << 10) {}
+  bool can_patch() const override { return true; }
 
  protected:
   void write_out(const uint8_t*, size_t) override {}

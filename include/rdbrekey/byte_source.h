@@ -66,6 +66,10 @@ class ByteSource {
     tee_ = nullptr;
   }
 
+  // Empty while the input is as it was when opened; otherwise what changed ("it shrank from
+  // 100 to 50 bytes"): a file rewritten while it was read (regular files only).
+  virtual std::string changed_since_open() { return {}; }
+
   // Lets the hooks catch up in large steps (called by the scanner between records).
   void checkpoint() {
     if (static_cast<size_t>(pos_ - crc_pos_) >= kHookChunk) flush_hooks();
@@ -130,6 +134,7 @@ class FileSource final : public ByteSource {
  public:
   explicit FileSource(const std::string& path);
   ~FileSource() override;
+  std::string changed_since_open() override;
 
  protected:
   bool refill(size_t need) override;
@@ -144,6 +149,15 @@ class FileSource final : public ByteSource {
   std::unique_ptr<uint8_t[]> buffer_;
   bool eof_ = false;
   uint64_t mapped_advised_ = 0;
+  // A mapped file that shrinks while it is read (signals.h): the rest reads as zeros and the
+  // next refill or hook flush throws "input changed while reading".
+  int map_handle_ = -1;
+  void throw_if_mapping_lost();
+  bool regular_ = false;
+  struct stat_snapshot {
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+  } at_open_;
 };
 
 }  // namespace rdbrekey

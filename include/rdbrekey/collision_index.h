@@ -1,25 +1,23 @@
-// Finding keys that renaming makes equal (a server refuses an RDB with a duplicate key).
+// A compact index of key names (16 bytes a key) for finding names that two keys share.
 //
-// Renaming is injective within one database of one application, except against keys that are
-// already under the prefix (rule 1): "x" -> "P:x" meets a kept "P:x", "bull:q:r" ->
-// "{P:bull:q}:r" meets a kept "{P:bull:q}:r". Different prefixes never meet ("P:" / "{P:" with
-// no ':' or '{' in P). So:
-//  - with one input, one database per application and no --unmapped keep, only the keys that
-//    are already prefixed are remembered (16 bytes each; nothing at all when there are none),
-//    and a database that has some is read a second time to look for their partners;
-//  - otherwise (several inputs, several databases per application, --unmapped keep, an input
-//    that is not a regular file) every output key is remembered: 16 bytes per key.
-// Every candidate found by hash is confirmed by comparing the names themselves (read again
-// from the input), so no collision is reported falsely; for inputs that cannot be read again
-// (pipes), a second 40-bit hash stands in for the comparison.
+// An entry is a 64-bit hash of the name and where the key is: its input, its database and the
+// byte offset of its key string, from which the name can be read again to confirm a candidate,
+// so that nothing is reported falsely. For an input that cannot be read again (a pipe), a
+// second, independent 40-bit hash of the name takes the offset's place: such a key is compared
+// with the others by both hashes (104 bits), whichever input the others come from.
+//
+//   packed = input:8 | database (dense id):16 | offset or second hash:40
+//
+// Databases get dense ids in the order they are first seen, so any database number works (up
+// to 65,536 distinct databases in one index).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "rdbrekey/key_rules.h"
 
 namespace rdbrekey {
 
@@ -28,41 +26,53 @@ struct KeyRef {
   uint32_t input = 0;
   uint64_t db = 0;
   uint64_t key_offset = 0;
+  bool seekable = true;  // false: an input read once (a pipe); key_offset is then unknown (0)
+  // One number per key of a conversion (input and offset; the offset implies the database).
+  uint64_t id() const { return (uint64_t{input} << 40) | key_offset; }
+  friend bool operator==(const KeyRef&, const KeyRef&) = default;
 };
 
 class CollisionIndex {
  public:
-  static constexpr uint64_t kMaxDb = 0xffff;
   static constexpr uint64_t kMaxOffset = (uint64_t{1} << 40) - 1;
   static constexpr uint32_t kMaxInputs = 0xff;
+  static constexpr size_t kMaxDbs = 1 << 16;
 
   static uint64_t hash(std::string_view name);
-  static uint64_t second_hash(std::string_view name);  // 40 bits, for inputs not read again
-  // Assembles `key` into `scratch` and returns it.
-  static std::string_view assemble(const RenamedKey& key, std::string& scratch);
+  static uint64_t second_hash(std::string_view name);  // 40 bits, independent of hash()
 
+  // A key whose name can be read again at ref.key_offset (< 1 TiB). Throws Error(kUnsupported)
+  // past kMaxDbs distinct databases or past kMaxInputs.
   void add(uint64_t hash, const KeyRef& ref);
-  // For entries of inputs that cannot be read again: the second hash replaces the offset.
-  void add_unseekable(uint64_t hash, uint32_t input, uint64_t db, uint64_t second);
+  // A key of an input that is read once: its name's second hash replaces the offset.
+  void add_unseekable(uint64_t hash, uint64_t second_hash, uint32_t input, uint64_t db);
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
 
-  // Sorts; then calls f(first, last) for each run of two or more entries with equal hashes.
   struct Entry {
     uint64_t hash;
-    uint64_t packed;  // input:8 | db:16 | offset or second hash:40
-    KeyRef ref() const { return KeyRef{static_cast<uint32_t>(packed >> 56), (packed >> 40) & kMaxDb, packed & kMaxOffset}; }
+    uint64_t packed;
     bool operator<(const Entry& o) const { return hash < o.hash || (hash == o.hash && packed < o.packed); }
   };
   // Gathers the entries into one array of exactly size() entries and sorts it: memory stays at
-  // 16 bytes per entry plus one block (no doubling of a growing vector).
+  // 16 bytes per entry plus one block while adding (no doubling of a growing vector).
   void sort();
-  const std::vector<Entry>& entries() const { return entries_; }
-  // Entries whose hash equals `hash` (after sort()).
+  // After sort(): the entries whose hash is `hash`.
   std::pair<const Entry*, const Entry*> find(uint64_t hash) const;
+  KeyRef ref(const Entry& e) const;
+  // For unseekable entries: the second hash.
+  static uint64_t second_of(const Entry& e) { return e.packed & kMaxOffset; }
+
+  // Sorts, then calls visit(name, keys) for every name that two or more entries share, keys
+  // in input order (input, then offset). `name_of(ref)` reads a seekable key's name again;
+  // `name` is empty when only unseekable keys have it.
+  using NameOf = std::function<std::string(const KeyRef&)>;
+  using Visit = std::function<void(const std::string& name, std::vector<KeyRef>& keys)>;
+  void for_each_shared_name(const NameOf& name_of, const Visit& visit);
 
  private:
   static constexpr size_t kBlock = 1 << 16;  // entries per block while adding (1 MiB)
+  uint64_t dense_db(uint64_t db);
   void push(const Entry& e) {
     if (blocks_.empty() || blocks_.back().size() == kBlock) {
       blocks_.emplace_back();
@@ -74,6 +84,10 @@ class CollisionIndex {
   std::vector<std::vector<Entry>> blocks_;
   std::vector<Entry> entries_;  // after sort()
   size_t count_ = 0;
+  std::vector<uint64_t> dbs_;             // dense id -> database
+  std::map<uint64_t, uint64_t> dense_;    // database -> dense id
+  uint64_t last_db_ = ~uint64_t{0}, last_dense_ = 0;
+  std::vector<bool> unseekable_ = std::vector<bool>(kMaxInputs + 1);
 };
 
 }  // namespace rdbrekey

@@ -10,11 +10,11 @@
 
 #include "rdbrekey/byte_sink.h"
 #include "rdbrekey/byte_source.h"
+#include "rdbrekey/key_policy.h"
 #include "rdbrekey/rdb_version.h"
 
 namespace rdbrekey {
 
-enum class UnmappedPolicy { kError, kDrop, kKeep };
 enum class CollisionPolicy { kError, kKeepFirst, kKeepLast };
 
 // Where a conversion is, for a progress display.
@@ -39,22 +39,36 @@ struct ConvertOptions {
   std::optional<int64_t> drop_expired_before;  // drop keys whose expire time (ms) is <= this
   std::function<void(const Progress&)> progress;  // called every 64 Ki records and at the end
   size_t sample_renames = 0;                 // keep this many example renames per database
+  // Also write the summary as JSON here (convert(options) only): never an input or the output,
+  // not replaced without `overwrite`, written atomically and committed with the output.
+  std::string report;
+
+  KeyPolicyOptions key_policy() const {
+    return KeyPolicyOptions{apps, hashtags, unmapped, data_version, drop_expired_before};
+  }
 };
 
+// What became of the keys of one input database. Every key read is counted exactly once:
+//   keys_read = written() + dropped() + guard_sources
 struct DbStats {
-  std::string prefix;           // empty: unmapped
+  std::string prefix;             // empty: unmapped
   uint64_t keys_read = 0;
-  uint64_t renamed = 0;         // rule 3: "P:key"
-  uint64_t already_prefixed = 0;
-  uint64_t hashtagged = 0;      // rule 2
-  uint64_t empty_key = 0;       // the empty key, renamed to "P:"
-  uint64_t dropped = 0;         // unmapped db with --unmapped drop
-  uint64_t kept_unmapped = 0;   // unmapped db with --unmapped keep
-  uint64_t with_ttl = 0;
-  uint64_t expired_dropped = 0;  // --drop-expired
-  uint64_t collision_dropped = 0;  // --on-collision keep-first/keep-last
-  uint64_t guard_sources = 0;   // keys that were (or became) P:data_version
+  // Written, by rule:
+  uint64_t renamed = 0;           // rule 3: "P:key"
+  uint64_t already_prefixed = 0;  // rule 1: unchanged
+  uint64_t hashtagged = 0;        // rule 2: "{P:F:<queue>}..."
+  uint64_t kept_unmapped = 0;     // unmapped database with --unmapped keep: unrenamed
+  uint64_t empty_key = 0;         // of `renamed`: the empty key, renamed to "P:"
+  uint64_t with_ttl = 0;          // of the written keys: those with an expire time
+  // Not written:
+  uint64_t unmapped_dropped = 0;   // unmapped database with --unmapped drop
+  uint64_t expired_dropped = 0;    // --drop-expired
+  uint64_t collision_dropped = 0;  // --on-collision keep-first/keep-last chose another key
+  uint64_t guard_sources = 0;      // named P:data_version in the output: merged into the guard
   std::vector<std::pair<std::string, std::string>> samples;  // (old name, new name)
+
+  uint64_t written() const { return renamed + already_prefixed + hashtagged + kept_unmapped; }
+  uint64_t dropped() const { return unmapped_dropped + expired_dropped + collision_dropped; }
 };
 
 struct InputSummary {
@@ -63,13 +77,10 @@ struct InputSummary {
   uint64_t bytes = 0;
   bool checksum_verified = false;
   uint64_t trailing_bytes = 0;
+  bool trailing_exact = true;  // false: a pipe, of which only what was buffered is counted
 };
 
-struct GuardSummary {
-  std::string key;
-  std::string value;
-  bool kept_existing = false;   // an existing larger number was kept
-};
+using GuardSummary = GuardMerge::Guard;
 
 struct ConvertResult {
   std::vector<InputSummary> inputs;
@@ -81,7 +92,7 @@ struct ConvertResult {
   uint64_t aux_kept = 0, aux_dropped = 0;
   uint64_t functions = 0, module_aux = 0;
   uint64_t slot_records_dropped = 0;
-  uint64_t collisions = 0;
+  uint64_t collisions = 0;  // keys that share their output name with an earlier key
   // With --on-collision keep-first/keep-last: each key left out, and the one kept in its place.
   struct CollisionDrop {
     std::string name;     // the output name both had
@@ -92,6 +103,9 @@ struct ConvertResult {
   std::string collision_report;  // --dry-run with --on-collision error: the collisions found
   bool output_verified = false;
   double seconds = 0;
+
+  // Sums over every database (the one source of the summary's and the report's totals).
+  DbStats totals() const;
 };
 
 // The output version chosen for these input versions when none is given: the input's version
@@ -101,10 +115,9 @@ RdbVersion default_output_version(const std::vector<RdbVersion>& inputs);
 // Runs the conversion; throws rdbrekey::Error. The output file exists only on success.
 ConvertResult convert(const ConvertOptions& options);
 
-// The same on already opened sources and sink (tests and benchmarks); the sink is finalized on
-// success and cancelled on failure.
-// `live`, when given, is pointed at the result being filled (for checks run at commit time).
-ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink,
-                      ConvertResult** live = nullptr);
+// The same on already opened sources and sink (tests and benchmarks; `options.inputs`,
+// `output` and `report` are not used): the sink is finalized on success and cancelled on
+// failure.
+ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink);
 
 }  // namespace rdbrekey

@@ -19,6 +19,10 @@ namespace rdbrekey {
 // Error(kUsage) when the result is empty or holds ':', '{', '}' or white space.
 std::string app_prefix_from_name(std::string_view name);
 
+// Throws Error(kUsage) unless every hashtag family name is non-empty and holds no ':', '{',
+// '}' or white space (the same check for every command that takes --hashtag).
+void check_hashtag_families(const std::vector<std::string>& families);
+
 enum class RenameRule : uint8_t {
   kAlreadyPrefixed,  // rule 1: unchanged
   kHashtag,          // rule 2: "{P:F:<queue>}..."
@@ -53,6 +57,7 @@ struct RenamedKey {
 
 class KeyRenamer {
  public:
+  // Throws Error(kUsage) for a bad hashtag family (check_hashtag_families).
   KeyRenamer(std::string prefix, std::vector<std::string> hashtag_families);
 
   const std::string& prefix() const { return prefix_; }

@@ -41,6 +41,7 @@ struct KeyPrefix {
   std::string key_meta;            // raw KEY_META payload (after the opcode), Redis >= 13
   void clear() {
     has_expire = expire_in_seconds = has_idle = has_freq = false;
+    expire_ms = 0;
     key_meta.clear();
   }
 };
@@ -62,7 +63,8 @@ struct ScanSummary {
   bool checksum_present = false;  // RDB >= 5 and the stored checksum is not 0
   uint64_t checksum = 0;
   uint64_t end_offset = 0;        // offset just past the trailer
-  uint64_t trailing_bytes = 0;    // bytes after the trailer (an AOF tail); ignored
+  uint64_t trailing_bytes = 0;    // bytes after the trailer (an AOF tail); ignored, never read
+  bool trailing_exact = true;     // false for a pipe: only the bytes already buffered are known
 };
 
 class RecordScanner {

@@ -16,7 +16,7 @@
 
 namespace rdbrekey::test {
 
-RunResult run(const std::vector<std::string>& argv, int timeout_s) {
+RunResult run(const std::vector<std::string>& argv, int timeout_s, const std::string& stdin_path) {
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
   pid_t pid = ::fork();
@@ -24,8 +24,9 @@ RunResult run(const std::vector<std::string>& argv, int timeout_s) {
   if (pid == 0) {
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
+    int in = ::open(stdin_path.c_str(), O_RDONLY);
+    if (in < 0) ::_exit(126);
+    ::dup2(in, 0);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -71,7 +72,12 @@ RunResult run(const std::vector<std::string>& argv, int timeout_s) {
   return r;
 }
 
-std::string rdbrekey_binary() { return RDBREKEY_BINARY; }
+std::string rdbrekey_binary() {
+  // $RDBREKEY_TEST_BINARY runs the CLI tests against another build (an installed package, an
+  // older commit).
+  const char* other = std::getenv("RDBREKEY_TEST_BINARY");
+  return other && *other ? other : RDBREKEY_BINARY;
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

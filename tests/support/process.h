@@ -12,11 +12,11 @@ struct RunResult {
   std::string err;      // standard error
 };
 
-// Runs argv[0] (looked up in PATH) with the arguments; waits at most timeout_s seconds, then
-// kills it (exit_code 128 + 9).
-RunResult run(const std::vector<std::string>& argv, int timeout_s = 120);
+// Runs argv[0] (looked up in PATH) with the arguments, standard input read from `stdin_path`
+// (default: /dev/null); waits at most timeout_s seconds, then kills it (exit_code 128 + 9).
+RunResult run(const std::vector<std::string>& argv, int timeout_s = 120, const std::string& stdin_path = "/dev/null");
 
-// The rdbrekey binary under test.
+// The rdbrekey binary under test: the build's, or $RDBREKEY_TEST_BINARY when set.
 std::string rdbrekey_binary();
 
 // A fresh empty directory under $TMPDIR, removed by the destructor.

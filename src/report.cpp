@@ -1,0 +1,84 @@
+#include "rdbrekey/report.h"
+
+#include <nlohmann/json.hpp>
+
+namespace rdbrekey {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json counts(const DbStats& s) {
+  Json j;
+  j["keys_read"] = s.keys_read;
+  j["written"] = s.written();
+  j["renamed"] = s.renamed;
+  j["already_prefixed"] = s.already_prefixed;
+  j["hashtagged"] = s.hashtagged;
+  j["empty_key"] = s.empty_key;
+  j["kept_unrenamed"] = s.kept_unmapped;
+  j["with_ttl"] = s.with_ttl;
+  j["dropped"] = s.dropped();
+  j["unmapped_dropped"] = s.unmapped_dropped;
+  j["expired_dropped"] = s.expired_dropped;
+  j["collision_dropped"] = s.collision_dropped;
+  j["merged_into_guard"] = s.guard_sources;
+  return j;
+}
+
+}  // namespace
+
+std::string bytes_as_code_points(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (unsigned char c : bytes) {
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  return out;
+}
+
+std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
+  auto str = [](std::string_view s) { return bytes_as_code_points(s); };
+  Json j;
+  j["schema_version"] = 1;
+  j["inputs"] = Json::array();
+  for (const auto& in : r.inputs)
+    j["inputs"].push_back({{"path", str(in.path)},
+                           {"version", in.version.magic()},
+                           {"bytes", in.bytes},
+                           {"checksum_verified", in.checksum_verified},
+                           {"trailing_bytes", in.trailing_bytes}});
+  j["databases"] = Json::array();
+  for (const auto& [db, st] : r.dbs) {
+    if (st.keys_read == 0 && st.prefix.empty()) continue;
+    Json d;
+    d["db"] = db;
+    d["prefix"] = st.prefix.empty() ? Json(nullptr) : Json(str(st.prefix));
+    d.update(counts(st));
+    j["databases"].push_back(std::move(d));
+  }
+  j["totals"] = counts(r.totals());
+  j["collisions"] = r.collisions;
+  j["collisions_left_out"] = Json::array();
+  for (const auto& c : r.collision_drops)
+    j["collisions_left_out"].push_back({{"name", str(c.name)}, {"left_out", str(c.dropped)}, {"kept", str(c.kept)}});
+  j["guards"] = Json::array();
+  for (const auto& g : r.guards)
+    j["guards"].push_back({{"key", str(g.key)}, {"value", str(g.value)}, {"kept_existing", g.kept_existing}});
+  j["output"] = {{"path", str(opt.output)},           {"version", r.output_version.magic()},
+                 {"keys", r.keys_written},            {"bytes", r.output_bytes},
+                 {"dry_run", opt.dry_run},            {"verified", r.output_verified}};
+  j["aux_kept"] = r.aux_kept;
+  j["aux_dropped"] = r.aux_dropped;
+  j["functions"] = r.functions;
+  j["module_aux"] = r.module_aux;
+  j["slot_records_dropped"] = r.slot_records_dropped;
+  j["seconds"] = static_cast<double>(static_cast<int64_t>(r.seconds * 1000)) / 1000;
+  return j.dump(2, ' ', true) + "\n";
+}
+
+}  // namespace rdbrekey

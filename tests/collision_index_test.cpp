@@ -1,0 +1,103 @@
+#include "rdbrekey/collision_index.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rdbrekey/error.h"
+
+namespace rdbrekey {
+namespace {
+
+struct Found {
+  std::string name;
+  std::vector<KeyRef> keys;
+};
+
+// An index over names held in a table (offset = position in it).
+struct Table {
+  std::vector<std::string> names;
+  CollisionIndex index;
+  void add(uint32_t input, uint64_t db, const std::string& name) {
+    names.push_back(name);
+    index.add(CollisionIndex::hash(name), KeyRef{input, db, names.size() - 1, true});
+  }
+  void add_pipe(uint32_t input, uint64_t db, const std::string& name) {
+    index.add_unseekable(CollisionIndex::hash(name), CollisionIndex::second_hash(name), input, db);
+  }
+  std::vector<Found> shared() {
+    std::vector<Found> out;
+    index.for_each_shared_name([&](const KeyRef& r) { return names.at(r.key_offset); },
+                               [&](const std::string& n, std::vector<KeyRef>& k) { out.push_back({n, k}); });
+    return out;
+  }
+};
+
+TEST(CollisionIndex, GroupsEqualNamesInInputOrder) {
+  Table t;
+  t.add(1, 0, "condo:x");
+  t.add(0, 5, "condo:x");
+  t.add(0, 0, "condo:y");
+  t.add(2, 70000, "condo:x");
+  t.add(0, 0, "condo:z");
+  std::vector<Found> f = t.shared();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].name, "condo:x");
+  ASSERT_EQ(f[0].keys.size(), 3u);
+  EXPECT_EQ(f[0].keys[0].input, 0u);
+  EXPECT_EQ(f[0].keys[0].db, 5u);
+  EXPECT_EQ(f[0].keys[1].input, 1u);
+  EXPECT_EQ(f[0].keys[2].db, 70000u);  // database numbers beyond 16 bits
+}
+
+TEST(CollisionIndex, PipesCompareByTwoHashesWithEveryInput) {
+  Table t;
+  t.add(0, 0, "condo:x");
+  t.add_pipe(1, 0, "condo:x");
+  t.add_pipe(1, 0, "condo:only-pipe");
+  t.add_pipe(2, 3, "condo:only-pipe");
+  t.add(0, 0, "condo:other");
+  std::vector<Found> f = t.shared();
+  ASSERT_EQ(f.size(), 2u);
+  for (const Found& g : f) {
+    ASSERT_EQ(g.keys.size(), 2u);
+    if (g.name.empty()) {  // only pipes hold it: the name is not known
+      EXPECT_FALSE(g.keys[0].seekable);
+      EXPECT_FALSE(g.keys[1].seekable);
+    } else {
+      EXPECT_EQ(g.name, "condo:x");
+      EXPECT_TRUE(g.keys[0].seekable);
+      EXPECT_FALSE(g.keys[1].seekable);
+    }
+  }
+}
+
+// Equal 64-bit hashes with different names are not reported (the names decide).
+TEST(CollisionIndex, EqualHashesDifferentNames) {
+  std::vector<std::string> names = {"a", "b", "c"};
+  CollisionIndex index;
+  for (uint64_t i = 0; i < names.size(); ++i) index.add(42, KeyRef{0, 0, i, true});
+  int groups = 0;
+  index.for_each_shared_name([&](const KeyRef& r) { return names[r.key_offset]; },
+                             [&](const std::string&, std::vector<KeyRef>&) { ++groups; });
+  EXPECT_EQ(groups, 0);
+}
+
+TEST(CollisionIndex, Limits) {
+  CollisionIndex index;
+  EXPECT_THROW(index.add(1, KeyRef{0, 0, CollisionIndex::kMaxOffset + 1, true}), Error);
+  EXPECT_THROW(index.add(1, KeyRef{256, 0, 0, true}), Error);
+  for (uint64_t db = 0; db < CollisionIndex::kMaxDbs; ++db) index.add(db, KeyRef{0, db * 7, 0, true});
+  try {
+    index.add(1, KeyRef{0, 1ull << 40, 0, true});
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUnsupported);
+  }
+  EXPECT_EQ(index.size(), CollisionIndex::kMaxDbs);
+}
+
+}  // namespace
+}  // namespace rdbrekey
