@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,14 +76,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   MemorySink sink;
   ConvertResult result;
-  ExitCode code = ExitCode::kOk;
+  std::optional<Errc> code;
   try {
     result = convert(opt, sources, sink);
   } catch (const Error& e) {
     code = e.code();
   }
-  if (code == ExitCode::kInternal) __builtin_trap();
-  if (code == ExitCode::kOk) {
+  if (code == Errc::kInternal) __builtin_trap();
+  if (!code) {
     test::Expected expected;
     try {
       expected = test::expect_conversion(opt, inputs);

@@ -32,7 +32,8 @@ std::string dir_of(const std::string& path) {
                      : err == EDQUOT ? " (disk quota exceeded)"
                      : err == EFBIG  ? " (over the file size limit)"
                                      : "";
-  throw Error(ExitCode::kIo, fmt::format("{}: {}: {}{}", path, what, std::strerror(err), hint));
+  Errc code = err == ENOSPC || err == EDQUOT || err == EFBIG ? Errc::kNoSpace : Errc::kWriteFailed;
+  throw Error(code, fmt::format("{}: {}: {}{}", path, what, std::strerror(err), hint));
 }
 
 }  // namespace
@@ -43,10 +44,10 @@ AtomicFileSink::AtomicFileSink(std::string path, bool overwrite) : path_(std::mo
   check_replaceable(path_);
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && !overwrite_)
-    throw Error(ExitCode::kIo, fmt::format("{}: already exists (use --force to replace it)", path_));
+    throw Error(Errc::kOutputExists, fmt::format("{}: already exists (use --force to replace it)", path_));
   std::string name = std::filesystem::path(path_).filename().string();
   temp_path_ = fmt::format("{}/.{}.rdbrekey-tmp-XXXXXX", dir_of(path_), name);
-  if (temp_path_.size() >= PATH_MAX) throw Error(ExitCode::kIo, fmt::format("{}: path too long", path_));
+  if (temp_path_.size() >= PATH_MAX) throw Error(Errc::kBadOption, fmt::format("{}: path too long", path_));
   {
     // A signal between creating the file and registering it would leave it behind.
     signals::AsyncSignalsBlocked blocked;
@@ -150,7 +151,7 @@ void AtomicFileSink::prepare() {
 
 void AtomicFileSink::commit() {
   prepare();
-  if (state_ != State::kPrepared) throw Error(ExitCode::kInternal, fmt::format("{}: committed twice", path_));
+  if (state_ != State::kPrepared) throw Error(Errc::kInternal, fmt::format("{}: committed twice", path_));
   try {
     // The path may have become something else while converting: still only a regular file is
     // replaced.
@@ -165,7 +166,7 @@ void AtomicFileSink::commit() {
     int err = errno;
     cancel();
     if (err == EEXIST)
-      throw Error(ExitCode::kIo, fmt::format("{}: appeared while converting; not replaced (use --force)", path_));
+      throw Error(Errc::kOutputExists, fmt::format("{}: appeared while converting; not replaced (use --force)", path_));
     io_error("cannot rename the finished output into place", path_, err);
   }
   signals::unregister_temp(temp_handle_);

@@ -92,13 +92,13 @@ FileSource::FileSource(const std::string& path) : ByteSource(path == "-" ? "<std
     fd_ = STDIN_FILENO;
   } else {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw Error(ExitCode::kIo, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    if (fd_ < 0) throw Error(Errc::kCannotOpen, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
     owns_fd_ = true;
   }
   struct stat st {};
   if (::fstat(fd_, &st) != 0)
-    throw Error(ExitCode::kIo, fmt::format("{}: cannot stat: {}", name_, std::strerror(errno)));
-  if (S_ISDIR(st.st_mode)) throw Error(ExitCode::kIo, fmt::format("{}: is a directory", name_));
+    throw Error(Errc::kCannotOpen, fmt::format("{}: cannot stat: {}", name_, std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) throw Error(Errc::kCannotOpen, fmt::format("{}: is a directory", name_));
   regular_ = S_ISREG(st.st_mode);
   at_open_ = {static_cast<int64_t>(st.st_size), int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
   if (S_ISREG(st.st_mode) && st.st_size > 0) {
@@ -144,7 +144,7 @@ std::string FileSource::changed_since_open() {
 
 void FileSource::throw_if_mapping_lost() {
   if (signals::mapping_faulted(map_handle_))
-    throw Error(ExitCode::kCorrupt, fmt::format("{}: input changed while reading ({}); nothing was written", name_,
+    throw Error(Errc::kInputChanged, fmt::format("{}: input changed while reading ({}); nothing was written", name_,
                                                 changed_since_open()));
 }
 
@@ -174,7 +174,7 @@ bool FileSource::refill(size_t need) {
     ssize_t r = ::read(fd_, buf + keep, kReadBuffer - keep);
     if (r < 0) {
       if (errno == EINTR) continue;
-      throw Error(ExitCode::kIo, fmt::format("{}: read error at byte offset {}: {}", name_,
+      throw Error(Errc::kReadFailed, fmt::format("{}: read error at byte offset {}: {}", name_,
                                              base_offset_ + keep, std::strerror(errno)));
     }
     if (r == 0) {

@@ -12,7 +12,7 @@ CollisionCheck::CollisionCheck(const KeyPolicy& policy, const std::vector<ByteSo
                                const LeftOutKeys& left_out)
     : policy_(policy), sources_(sources), left_out_(left_out) {
   if (sources.size() > CollisionIndex::kMaxInputs + 1)
-    throw Error(ExitCode::kUsage, fmt::format("at most {} inputs", CollisionIndex::kMaxInputs + 1));
+    throw Error(Errc::kTooMany, fmt::format("at most {} inputs", CollisionIndex::kMaxInputs + 1));
   everything_ = sources.size() > 1 || policy.unmapped() == UnmappedPolicy::kKeep;
   for (ByteSource* src : sources) everything_ |= !src->stable();
 }

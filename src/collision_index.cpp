@@ -22,7 +22,7 @@ uint64_t CollisionIndex::dense_db(uint64_t db) {
   auto it = dense_.find(db);
   if (it == dense_.end()) {
     if (dbs_.size() == kMaxDbs)
-      throw Error(ExitCode::kUnsupported,
+      throw Error(Errc::kBeyondLimits,
                   fmt::format("database {}: the collision check handles at most {} distinct databases", db, kMaxDbs));
     it = dense_.emplace(db, dbs_.size()).first;
     dbs_.push_back(db);
@@ -33,14 +33,14 @@ uint64_t CollisionIndex::dense_db(uint64_t db) {
 }
 
 void CollisionIndex::add(uint64_t hash, const KeyRef& ref) {
-  if (ref.input > kMaxInputs) throw Error(ExitCode::kUsage, fmt::format("at most {} inputs", kMaxInputs));
+  if (ref.input > kMaxInputs) throw Error(Errc::kTooMany, fmt::format("at most {} inputs", kMaxInputs));
   if (ref.key_offset > kMaxOffset)
-    throw Error(ExitCode::kUnsupported, "the collision check handles inputs up to 1 TiB");
+    throw Error(Errc::kBeyondLimits, "the collision check handles inputs up to 1 TiB");
   push(Entry{hash, (uint64_t{ref.input} << 56) | (dense_db(ref.db) << 40) | ref.key_offset});
 }
 
 void CollisionIndex::add_unseekable(uint64_t hash, uint64_t second, uint32_t input, uint64_t db) {
-  if (input > kMaxInputs) throw Error(ExitCode::kUsage, fmt::format("at most {} inputs", kMaxInputs));
+  if (input > kMaxInputs) throw Error(Errc::kTooMany, fmt::format("at most {} inputs", kMaxInputs));
   unseekable_[input] = true;
   push(Entry{hash, (uint64_t{input} << 56) | (dense_db(db) << 40) | (second & kMaxOffset)});
 }

@@ -138,7 +138,7 @@ class Conversion {
           break;
         case RecordKind::kModuleAux:
           if (out_version_.number < 9)
-            sc.fail(ExitCode::kRefused, fmt::format("module data (MODULE_AUX) cannot be written to {} (RDB >= 9 only)",
+            sc.fail(Errc::kCannotHold, fmt::format("module data (MODULE_AUX) cannot be written to {} (RDB >= 9 only)",
                                                     out_version_.magic()));
           writer.write_opcode(rdb::kOpModuleAux);
           sc.copy_payload(sink);
@@ -146,7 +146,7 @@ class Conversion {
           break;
         case RecordKind::kFunction:
           if (out_version_.number < 10)
-            sc.fail(ExitCode::kRefused,
+            sc.fail(Errc::kCannotHold,
                     fmt::format("a function library (FUNCTION2) cannot be written to {} (RDB >= 10 only)",
                                 out_version_.magic()));
           writer.write_opcode(rdb::kOpFunction2);
@@ -229,13 +229,13 @@ class Conversion {
   void check_output_holds(RecordScanner& sc, const Record& r) {
     RdbVersion in_version = versions_[input_];
     if (!can_hold_[r.opcode])
-      sc.fail(ExitCode::kRefused, fmt::format("{} cannot hold a value of type {}; {}", out_version_.magic(),
+      sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a value of type {}; {}", out_version_.magic(),
                                               type_name(r.opcode, in_version), type_hint(r.opcode, in_version)));
     if (r.prefix.has_expire && !r.prefix.expire_in_seconds && out_version_.number < 3)
-      sc.fail(ExitCode::kRefused,
+      sc.fail(Errc::kCannotHold,
               fmt::format("{} cannot hold a millisecond expire time (RDB >= 3 only)", out_version_.magic()));
     if (!r.prefix.key_meta.empty() && (out_version_.is_valkey() || out_version_.number < 13))
-      sc.fail(ExitCode::kRefused, fmt::format("{} cannot hold key metadata (KEY_META, Redis 8.6+ RDB >= 13); convert "
+      sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold key metadata (KEY_META, Redis 8.6+ RDB >= 13); convert "
                                               "with --rdb-version {} for a Redis target of that version",
                                               out_version_.magic(), in_version.number));
   }
@@ -292,7 +292,7 @@ class Conversion {
       result_.collision_report = std::move(message);  // part of the plan; the caller exits non-zero
       return losers;
     }
-    throw Error(ExitCode::kRefused, message);
+    throw Error(Errc::kCollision, message);
   }
 
   void check_unmapped() {
@@ -307,7 +307,7 @@ class Conversion {
       total += stats.keys_read;
     }
     if (list.empty()) return;
-    throw Error(ExitCode::kRefused,
+    throw Error(Errc::kUnmappedDatabase,
                 fmt::format("{} key{} in databases with no application; nothing was written:\n{}\n"
                             "Map each with {} (an npm package name or a prefix), or pass --unmapped drop "
                             "(leave them out) or --unmapped keep (copy them without renaming).",
@@ -329,7 +329,7 @@ class Conversion {
     DbStats t = result_.totals();
     if (t.keys_read != t.written() + t.dropped() + t.guard_sources ||
         t.written() + result_.guards.size() != result_.keys_written)
-      throw Error(ExitCode::kInternal,
+      throw Error(Errc::kInternal,
                   fmt::format("key counts do not add up: {} read, {} written + {} guards, {} left out, {} merged into "
                               "guards; {} in the output",
                               t.keys_read, t.written(), result_.guards.size(), t.dropped(), t.guard_sources,
@@ -358,7 +358,7 @@ ConvertResult run_conversion(const ConvertOptions& options, std::vector<ByteSour
   if (options.on_collision != CollisionPolicy::kError)
     for (ByteSource* src : sources)
       if (!src->stable())
-        throw Error(ExitCode::kUsage, fmt::format("{}: --on-collision keep-first/keep-last reads the input twice; "
+        throw Error(Errc::kNeedsSeekableInput, fmt::format("{}: --on-collision keep-first/keep-last reads the input twice; "
                                                   "give it a regular file, not a pipe",
                                                   src->name()));
   KeyPolicy policy(options.key_policy());
@@ -378,7 +378,7 @@ ConvertResult run_conversion(const ConvertOptions& options, std::vector<ByteSour
     sink.restart();
     result = ConvertResult{};
     if (!Conversion(options, policy, result, losers).run(again_ptrs, sink).empty() || result.collisions != 0)
-      throw Error(ExitCode::kInternal, "collisions remain after leaving keys out");
+      throw Error(Errc::kInternal, "collisions remain after leaving keys out");
     result.collisions = collisions;
     result.collision_drops = std::move(drops);
   }
@@ -391,7 +391,7 @@ ConvertResult run_conversion(const ConvertOptions& options, std::vector<ByteSour
 [[noreturn]] void rethrow_with_input_state(const std::vector<ByteSource*>& sources) {
   for (ByteSource* src : sources)
     if (std::string why = src->changed_since_open(); !why.empty())
-      throw Error(ExitCode::kCorrupt, fmt::format("{}: input changed while reading ({}); nothing was written",
+      throw Error(Errc::kInputChanged, fmt::format("{}: input changed while reading ({}); nothing was written",
                                                   src->name(), why));
   throw;
 }
@@ -399,7 +399,7 @@ ConvertResult run_conversion(const ConvertOptions& options, std::vector<ByteSour
 void check_inputs_unchanged(const std::vector<ByteSource*>& sources) {
   for (ByteSource* src : sources)
     if (std::string why = src->changed_since_open(); !why.empty())
-      throw Error(ExitCode::kCorrupt, fmt::format("{}: input changed while reading ({}); nothing was written",
+      throw Error(Errc::kInputChanged, fmt::format("{}: input changed while reading ({}); nothing was written",
                                                   src->name(), why));
 }
 
@@ -451,7 +451,7 @@ ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> so
 }
 
 ConvertResult convert(const ConvertOptions& options) {
-  if (options.inputs.empty()) throw Error(ExitCode::kUsage, "no input file");
+  if (options.inputs.empty()) throw Error(Errc::kBadOption, "no input file");
   // Every output (the RDB file, the report) is checked against every input and each other
   // before anything is read, and created as a temporary file next to its final name.
   std::vector<OutputPath> outputs;
@@ -494,10 +494,10 @@ ConvertResult convert(const ConvertOptions& options) {
       try {
         v = verify(written, VerifyOptions{true});
       } catch (const Error& e) {
-        throw Error(ExitCode::kInternal, fmt::format("the written output does not verify: {}", e.what()));
+        throw Error(Errc::kInternal, fmt::format("the written output does not verify: {}", e.what()));
       }
       if (v.keys != result.keys_written)
-        throw Error(ExitCode::kInternal, fmt::format("{}: re-reading the output found {} keys, {} were written",
+        throw Error(Errc::kInternal, fmt::format("{}: re-reading the output found {} keys, {} were written",
                                                      rdb_file->temp_path(), v.keys, result.keys_written));
       result.output_verified = true;
     }

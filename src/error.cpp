@@ -4,12 +4,43 @@
 
 namespace rdbrekey {
 
-void throw_at(ExitCode code, const Location& where, const std::string& what) {
+void throw_at(Errc code, const Location& where, const std::string& what) {
   std::string msg = fmt::format("{}: byte offset {}", where.file, where.offset);
   if (!where.record.empty()) msg += fmt::format(" ({})", where.record);
   msg += ": ";
   msg += what;
   throw Error(code, std::move(msg));
+}
+
+const char* errc_name(Errc code) {
+  switch (code) {
+    case Errc::kBadOption: return "bad option";
+    case Errc::kOutputIsInput: return "output is an input";
+    case Errc::kNotRegularFile: return "not a regular file";
+    case Errc::kSameFileTwice: return "same file twice";
+    case Errc::kNeedsSeekableInput: return "needs a seekable input";
+    case Errc::kTooMany: return "too many";
+    case Errc::kCannotOpen: return "cannot open";
+    case Errc::kReadFailed: return "read failed";
+    case Errc::kWriteFailed: return "write failed";
+    case Errc::kNoSpace: return "no space";
+    case Errc::kOutputExists: return "output exists";
+    case Errc::kNotRdb: return "not an RDB file";
+    case Errc::kTruncated: return "truncated";
+    case Errc::kBadFraming: return "bad framing";
+    case Errc::kChecksumMismatch: return "checksum mismatch";
+    case Errc::kInputChanged: return "input changed";
+    case Errc::kDuplicateKey: return "duplicate key";
+    case Errc::kKeyCountMismatch: return "key count mismatch";
+    case Errc::kUnknownVersion: return "unknown version";
+    case Errc::kUnknownType: return "unknown type";
+    case Errc::kBeyondLimits: return "beyond limits";
+    case Errc::kUnmappedDatabase: return "unmapped database";
+    case Errc::kCollision: return "collision";
+    case Errc::kCannotHold: return "cannot hold";
+    case Errc::kInternal: return "internal";
+  }
+  return "unknown";
 }
 
 std::string quote_bytes(const void* data, size_t size, size_t max) {

@@ -17,10 +17,10 @@ std::string app_prefix_from_name(std::string_view name) {
     prefix += c;
   }
   if (prefix.empty())
-    throw Error(ExitCode::kUsage, fmt::format("application name \"{}\" gives an empty key prefix", name));
+    throw Error(Errc::kBadOption, fmt::format("application name \"{}\" gives an empty key prefix", name));
   for (char c : prefix) {
     if (c == ':' || c == '{' || c == '}' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '@')
-      throw Error(ExitCode::kUsage,
+      throw Error(Errc::kBadOption,
                   fmt::format("application name \"{}\" gives the key prefix \"{}\", which may not contain "
                               "':', '{{', '}}', '@' or white space",
                               name, prefix));
@@ -31,7 +31,7 @@ std::string app_prefix_from_name(std::string_view name) {
 void check_hashtag_families(const std::vector<std::string>& families) {
   for (const auto& f : families) {
     if (f.empty() || f.find_first_of(":{} \t\r\n") != std::string::npos)
-      throw Error(ExitCode::kUsage,
+      throw Error(Errc::kBadOption,
                   fmt::format("--hashtag \"{}\": a key family name must be non-empty and hold no ':', '{{', '}}' "
                               "or white space",
                               f));

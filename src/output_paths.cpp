@@ -56,7 +56,7 @@ const char* kind_of(mode_t mode) {
 void check_replaceable(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return;
-  throw Error(ExitCode::kUsage,
+  throw Error(Errc::kNotRegularFile,
               fmt::format("{}: is {}; only a regular file is ever replaced (to read and check everything without "
                           "writing, use --dry-run)",
                           path, kind_of(st.st_mode)));
@@ -68,13 +68,13 @@ void check_output_paths(const std::vector<std::string>& inputs, const std::vecto
   int stdin_count = 0;
   for (const auto& path : inputs) {
     if (path == "-" && ++stdin_count > 1)
-      throw Error(ExitCode::kUsage, "standard input (-) is given twice as an input; it can be read only once");
+      throw Error(Errc::kSameFileTwice, "standard input (-) is given twice as an input; it can be read only once");
     auto st = stat_of(path);
     if (!st) continue;  // the source reports what is wrong with it
     FileId id{st->st_dev, st->st_ino, {}};
     for (const auto& [other, other_path] : in_ids)
       if (other == id)
-        throw Error(ExitCode::kUsage,
+        throw Error(Errc::kSameFileTwice,
                     fmt::format("{} and {} are the same file: give each input once", other_path, path));
     in_ids.emplace_back(id, path);
   }
@@ -82,22 +82,22 @@ void check_output_paths(const std::vector<std::string>& inputs, const std::vecto
   for (const OutputPath& out : outputs) {
     const std::string& path = out.path;
     if (path.empty() || path == "-")
-      throw Error(ExitCode::kUsage,
+      throw Error(Errc::kBadOption,
                   fmt::format("{} \"{}\": writing to standard output is not supported", out.option, path));
     check_replaceable(path);
     auto id = output_id(path);
     if (!id) continue;
     for (const auto& [in, in_path] : in_ids)
       if (in == *id)
-        throw Error(ExitCode::kUsage,
+        throw Error(Errc::kOutputIsInput,
                     fmt::format("{} {}: this is the input {}; an input is never modified", out.option, path,
                                 in_path == "-" ? std::string("on standard input") : in_path));
     for (const auto& [other, other_out] : out_ids)
       if (other == *id)
-        throw Error(ExitCode::kUsage, fmt::format("{} {} and {} {} are the same file: give each its own",
+        throw Error(Errc::kSameFileTwice, fmt::format("{} {} and {} {} are the same file: give each its own",
                                                   other_out->option, other_out->path, out.option, path));
     if (id->name.empty() && !overwrite)
-      throw Error(ExitCode::kIo, fmt::format("{}: already exists (use --force to replace it)", path));
+      throw Error(Errc::kOutputExists, fmt::format("{}: already exists (use --force to replace it)", path));
     out_ids.emplace_back(*id, &out);
   }
 }

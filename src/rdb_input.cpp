@@ -18,13 +18,13 @@ std::string RdbInput::context() const {
   return fmt::format("{} at byte {}", ctx_what_, ctx_offset_);
 }
 
-void RdbInput::fail(ExitCode code, const std::string& what) const {
+void RdbInput::fail(Errc code, const std::string& what) const {
   throw_at(code, Location{src_.name(), src_.offset(), context()}, what);
 }
 
 void RdbInput::truncated(const char* what, uint64_t need) const {
   std::string size = src_.size_hint() ? fmt::format(" (the file is {} bytes)", src_.size_hint()) : "";
-  fail(ExitCode::kCorrupt,
+  fail(Errc::kTruncated,
        fmt::format("truncated input: the file ends while reading {} ({} more byte{} expected){}", what, need,
                    need == 1 ? "" : "s", size));
 }
@@ -55,7 +55,7 @@ uint64_t RdbInput::read_len_slow(const char* what) {
       return v;
     }
     case rdb::kLenEncoded:
-      fail(ExitCode::kCorrupt,
+      fail(Errc::kBadFraming,
            fmt::format("bad length encoding 0x{:02x} in {}: expected a length, found a string-encoding byte", b, what));
     default:
       break;
@@ -69,7 +69,7 @@ uint64_t RdbInput::read_len_slow(const char* what) {
   }
   if (b == rdb::kLen64) {
     if (refuse_len64_)
-      fail(ExitCode::kRefused,
+      fail(Errc::kCannotHold,
            fmt::format("64-bit length in {}: the output RDB version (< 8) cannot hold it; "
                        "choose --rdb-version 8 or later",
                        what));
@@ -80,7 +80,7 @@ uint64_t RdbInput::read_len_slow(const char* what) {
     src_.advance(9);
     return v;
   }
-  fail(ExitCode::kCorrupt, fmt::format("unknown length encoding 0x{:02x} in {}", b, what));
+  fail(Errc::kBadFraming, fmt::format("unknown length encoding 0x{:02x} in {}", b, what));
 }
 
 void RdbInput::skip_bytes_slow(uint64_t n, const char* what) {
@@ -117,12 +117,12 @@ void RdbInput::skip_string_slow(const char* what) {
       uint64_t clen = read_len(what);
       uint64_t ulen = read_len(what);
       if (clen == 0 || ulen == 0)
-        fail(ExitCode::kCorrupt, fmt::format("LZF string in {} with a zero length", what));
+        fail(Errc::kBadFraming, fmt::format("LZF string in {} with a zero length", what));
       skip_bytes(clen, what);
       return;
     }
     default:
-      fail(ExitCode::kCorrupt, fmt::format("unknown string encoding 0x{:02x} in {}", 0xC0 | enc, what));
+      fail(Errc::kBadFraming, fmt::format("unknown string encoding 0x{:02x} in {}", 0xC0 | enc, what));
   }
 }
 
@@ -141,7 +141,7 @@ void RdbInput::read_string(std::string& out, const char* what) {
   uint8_t enc;
   if (!read_len_or_encoding(len, enc, what)) {
     if (len > kMaxDecodedString)
-      fail(ExitCode::kCorrupt, fmt::format("{} is {} bytes long, more than the {} a server accepts", what, len,
+      fail(Errc::kBadFraming, fmt::format("{} is {} bytes long, more than the {} a server accepts", what, len,
                                            kMaxDecodedString));
     if (src_.size_hint() && len > src_.size_hint() - std::min(src_.size_hint(), src_.offset()))
       truncated(what, len - (src_.size_hint() - src_.offset()));
@@ -174,7 +174,7 @@ void RdbInput::read_string(std::string& out, const char* what) {
       uint64_t ulen = read_len(what);
       // An LZF back-reference of 3 bytes expands to at most 264: anything beyond is corrupt.
       if (clen == 0 || ulen == 0 || ulen > clen * 90 + 64 || ulen > kMaxDecodedString)
-        fail(ExitCode::kCorrupt,
+        fail(Errc::kBadFraming,
              fmt::format("LZF string in {} with impossible lengths (compressed {}, uncompressed {})", what, clen,
                          ulen));
       lzf_buf_.clear();
@@ -185,12 +185,12 @@ void RdbInput::read_string(std::string& out, const char* what) {
       unsigned got = lzf_decompress(lzf_buf_.data(), static_cast<unsigned>(clen), out.data(),
                                     static_cast<unsigned>(ulen));
       if (got != ulen)
-        fail(ExitCode::kCorrupt,
+        fail(Errc::kBadFraming,
              fmt::format("LZF data of {} does not decompress to the {} bytes its header says", what, ulen));
       return;
     }
     default:
-      fail(ExitCode::kCorrupt, fmt::format("unknown string encoding 0x{:02x} in {}", 0xC0 | enc, what));
+      fail(Errc::kBadFraming, fmt::format("unknown string encoding 0x{:02x} in {}", 0xC0 | enc, what));
   }
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);

@@ -15,7 +15,7 @@ RdbVersion RecordScanner::read_header() {
   char magic[rdb::kMagicSize];
   if (!src_.ensure(rdb::kMagicSize)) {
     if (src_.available() == 0)
-      in_.fail(ExitCode::kCorrupt, "empty input: expected an RDB file starting with REDIS or VALKEY");
+      in_.fail(Errc::kNotRdb, "empty input: expected an RDB file starting with REDIS or VALKEY");
     in_.truncated("the 9-byte RDB header", rdb::kMagicSize - src_.available());
   }
   std::memcpy(magic, src_.pos(), rdb::kMagicSize);
@@ -26,12 +26,12 @@ RdbVersion RecordScanner::read_header() {
       hint = " (this is gzip data: decompress it first)";
     else if (std::memcmp(magic, "$EOF:", 5) == 0)
       hint = " (a diskless-replication stream: strip the $EOF:<mark> framing first)";
-    in_.fail(ExitCode::kCorrupt,
+    in_.fail(Errc::kNotRdb,
              fmt::format("not an RDB file: starts with {}, expected \"REDIS\" + 4 digits or \"VALKEY\" + 3 digits{}",
                          quote_bytes(magic, rdb::kMagicSize), hint));
   }
   if (!is_known_version(*v)) {
-    in_.fail(ExitCode::kUnsupported,
+    in_.fail(Errc::kUnknownVersion,
              fmt::format("{}: RDB version {} is not one this tool reads (REDIS0001..REDIS{:04d}, VALKEY080)",
                          v->magic(), v->number, kMaxRedisVersion));
   }
@@ -135,14 +135,14 @@ bool RecordScanner::next(Record& r) {
     if (in_prefix && op != rdb::kOpEof) {
       // Servers write expire/idle/freq right before the key's type byte; anything else here
       // would attach them to the wrong key.
-      in_.fail(ExitCode::kCorrupt,
+      in_.fail(Errc::kBadFraming,
                fmt::format("opcode 0x{:02x} where the value type of a key was expected (after an expire/idle/freq "
                            "opcode)",
                            op));
     }
     switch (op) {
       case rdb::kOpEof:
-        if (in_prefix) in_.fail(ExitCode::kCorrupt, "EOF marker right after an expire/idle/freq opcode");
+        if (in_prefix) in_.fail(Errc::kBadFraming, "EOF marker right after an expire/idle/freq opcode");
         r.kind = RecordKind::kEof;
         read_eof();
         done_ = true;
@@ -176,7 +176,7 @@ bool RecordScanner::next(Record& r) {
         payload_pending_ = true;
         return true;
       case rdb::kOpFunctionPreGa:
-        in_.fail(ExitCode::kUnsupported,
+        in_.fail(Errc::kUnknownType,
                  "pre-release function record (opcode 246, Redis 7.0-rc1/rc2 only): no released server loads it");
       case rdb::kOpSlotInfo:
         r.kind = RecordKind::kSlotInfo;
@@ -203,7 +203,7 @@ bool RecordScanner::next(Record& r) {
     if (op == rdb::kTypeModulePreGa) hint = " (a Redis 4.0 release-candidate module value: no released server loads it)";
     else if (op == 107 || op == 121) hint = " (a Redis Enterprise-only opcode: not an open-source RDB)";
     else if (ver.is_valkey() && op >= 23 && op <= 28) hint = " (a Redis-only type, not valid in a VALKEY file)";
-    throw_at(ExitCode::kUnsupported, Location{src_.name(), at, fmt::format("record at byte {}", at)},
+    throw_at(Errc::kUnknownType, Location{src_.name(), at, fmt::format("record at byte {}", at)},
              fmt::format("unknown value type or opcode {} (0x{:02x}) in an RDB of version {}{}", op, op, ver.magic(),
                          hint));
   }
@@ -273,7 +273,7 @@ void RecordScanner::read_eof() {
     summary_.checksum = stored;
     summary_.checksum_present = stored != 0;
     if (stored != 0 && stored != computed)
-      in_.fail(ExitCode::kCorrupt,
+      in_.fail(Errc::kChecksumMismatch,
                fmt::format("checksum mismatch: the trailer says 0x{:016x}, the content hashes to 0x{:016x} "
                            "(the file is damaged)",
                            stored, computed));

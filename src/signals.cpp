@@ -98,13 +98,13 @@ void install_cleanup() {
 
 size_t register_temp(const std::string& path) {
   char* copy = ::strdup(path.c_str());
-  if (!copy) throw Error(ExitCode::kIo, "out of memory");
+  if (!copy) throw Error(Errc::kInternal, "out of memory");
   for (size_t i = 0; i < kMaxTemps; ++i) {
     char* expected = nullptr;
     if (g_temps[i].compare_exchange_strong(expected, copy, std::memory_order_acq_rel)) return i;
   }
   std::free(copy);
-  throw Error(ExitCode::kUsage, fmt::format("more than {} output files at once", kMaxTemps));
+  throw Error(Errc::kTooMany, fmt::format("more than {} output files at once", kMaxTemps));
 }
 
 void unregister_temp(size_t handle) noexcept {

@@ -31,7 +31,7 @@ void ValueWalker::walk_module_stream(const char* what) {
         in_.skip_string("module string");
         break;
       default:
-        in_.fail(ExitCode::kCorrupt,
+        in_.fail(Errc::kBadFraming,
                  fmt::format("unknown module value opcode {} in {} (expected 0..5)", op, what));
     }
   }
@@ -41,7 +41,7 @@ void ValueWalker::walk_module_aux() {
   in_.read_len("module id");
   uint64_t when_op = in_.read_len("module aux when-opcode");
   if (when_op != rdb::kModuleOpUint)
-    in_.fail(ExitCode::kCorrupt, fmt::format("module aux when-opcode is {}, expected 2", when_op));
+    in_.fail(Errc::kBadFraming, fmt::format("module aux when-opcode is {}, expected 2", when_op));
   in_.read_len("module aux when");
   walk_module_stream("module aux data");
 }
@@ -65,7 +65,7 @@ void ValueWalker::walk_stream(int v) {
     uint64_t len;
     uint8_t enc;
     if (in_.read_len_or_encoding(len, enc, "stream node key") || len != rdb::kStreamIdSize)
-      in_.fail(ExitCode::kCorrupt, "stream node key is not a 16-byte stream ID");
+      in_.fail(Errc::kBadFraming, "stream node key is not a 16-byte stream ID");
     in_.skip_bytes(len, "stream node key");
     in_.skip_string("stream node listpack");
   }
@@ -172,7 +172,7 @@ void ValueWalker::walk_value(uint8_t type) {
       for (uint64_t i = 0; i < n; ++i) {
         uint64_t container = in_.read_len("quicklist node container");
         if (container != kQuicklistNodePlain && container != kQuicklistNodePacked)
-          in_.fail(ExitCode::kCorrupt, fmt::format("quicklist node container is {}, expected 1 or 2", container));
+          in_.fail(Errc::kBadFraming, fmt::format("quicklist node container is {}, expected 1 or 2", container));
         in_.skip_string("quicklist node");
       }
       return;
@@ -218,9 +218,9 @@ void ValueWalker::walk_value(uint8_t type) {
       case kTypeStreamListpacks5: walk_stream(5); return;
       case kTypeArray: {
         uint64_t n = in_.read_len("array element count");
-        if (n == 0) in_.fail(ExitCode::kCorrupt, "array with no elements");
+        if (n == 0) in_.fail(Errc::kBadFraming, "array with no elements");
         uint64_t flag = in_.read_len("array insert-index flag");
-        if (flag > 1) in_.fail(ExitCode::kCorrupt, fmt::format("array insert-index flag is {}, expected 0 or 1", flag));
+        if (flag > 1) in_.fail(Errc::kBadFraming, fmt::format("array insert-index flag is {}, expected 0 or 1", flag));
         if (flag == 1) in_.read_len("array insert index");
         for (uint64_t i = 0; i < n; ++i) {
           in_.read_len("array index");
@@ -231,7 +231,7 @@ void ValueWalker::walk_value(uint8_t type) {
             case kArrayTagInt:
             case kArrayTagFloat: in_.skip_bytes(8, "array element"); break;
             default:
-              in_.fail(ExitCode::kCorrupt, fmt::format("array element tag is {}, expected 0..3", tag));
+              in_.fail(Errc::kBadFraming, fmt::format("array element tag is {}, expected 0..3", tag));
           }
         }
         return;
@@ -240,7 +240,7 @@ void ValueWalker::walk_value(uint8_t type) {
         break;
     }
   }
-  in_.fail(ExitCode::kUnsupported, fmt::format("value type {} cannot be walked", type));
+  in_.fail(Errc::kUnknownType, fmt::format("value type {} cannot be walked", type));
 }
 
 }  // namespace rdbrekey

@@ -76,7 +76,7 @@ VerifyResult verify(ByteSource& src, const VerifyOptions& opt) {
                                                    where));
       });
   if (count)
-    throw Error(ExitCode::kCorrupt,
+    throw Error(Errc::kDuplicateKey,
                 fmt::format("{}: {} duplicate key{} (a server refuses to load this file):\n{}{}", src.name(), count,
                             count == 1 ? "" : "s", fmt::join(found, "\n"),
                             count > found.size() ? "\n  ..." : ""));

@@ -44,7 +44,7 @@ TEST(AtomicFileSink, RefusesToReplaceUnlessAsked) {
     AtomicFileSink sink(path, false);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kIo);
+    EXPECT_EQ(e.code(), Errc::kOutputExists);
   }
   {
     AtomicFileSink sink(path, true);
@@ -61,7 +61,7 @@ TEST(AtomicFileSink, MissingDirectoryIsAnIoError) {
     AtomicFileSink sink(dir.file("missing/out.rdb"), false);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kIo);
+    EXPECT_EQ(e.code(), Errc::kWriteFailed);
     EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(dir.entries().empty());

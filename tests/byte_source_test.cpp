@@ -47,7 +47,7 @@ TEST(FileSource, ShrinkingWhileMappedIsACleanError) {
       }
       ADD_FAILURE() << "no error";
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ExitCode::kCorrupt);
+      EXPECT_EQ(e.code(), Errc::kInputChanged);
       EXPECT_NE(std::string(e.what()).find("input changed while reading"), std::string::npos) << e.what();
       EXPECT_NE(std::string(e.what()).find("in.rdb"), std::string::npos) << e.what();
     }
@@ -72,7 +72,7 @@ TEST(FileSource, ModifiedWhileReadIsNoticed) {
     convert(opt, {&src}, sink);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kCorrupt);
+    EXPECT_EQ(e.code(), Errc::kInputChanged);
     EXPECT_NE(std::string(e.what()).find("input changed while reading"), std::string::npos) << e.what();
   }
 }

@@ -94,7 +94,7 @@ TEST(CollisionIndex, Limits) {
     index.add(1, KeyRef{0, 1ull << 40, 0, true});
     ADD_FAILURE();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kUnsupported);
+    EXPECT_EQ(e.code(), Errc::kBeyondLimits);
   }
   EXPECT_EQ(index.size(), CollisionIndex::kMaxDbs);
 }

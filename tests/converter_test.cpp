@@ -58,14 +58,14 @@ ConvertOptions condo_options() {
   return opt;
 }
 
-ExitCode convert_error(const ConvertOptions& opt, const std::vector<std::string>& inputs, std::string* msg = nullptr) {
+std::optional<Errc> convert_error(const ConvertOptions& opt, const std::vector<std::string>& inputs, std::string* msg = nullptr) {
   try {
     convert_bytes(opt, inputs);
   } catch (const Error& e) {
     if (msg) *msg = e.what();
     return e.code();
   }
-  return ExitCode::kOk;
+  return std::nullopt;
 }
 
 // Converting every shared fixture renames each key by the rules and copies every value, type
@@ -185,7 +185,7 @@ TEST(Converter, UnmappedDatabasesAreRefusedWithTheirCounts) {
   std::string in = RdbBuilder().select_db(0).string_key("a", "1").select_db(3).string_key("b", "2").string_key("c", "3")
                        .select_db(7).string_key("d", "4").eof().bytes();
   std::string msg;
-  EXPECT_EQ(convert_error(condo_options(), {in}, &msg), ExitCode::kRefused);
+  EXPECT_EQ(convert_error(condo_options(), {in}, &msg), Errc::kUnmappedDatabase);
   EXPECT_NE(msg.find("db 3: 2 keys"), std::string::npos) << msg;
   EXPECT_NE(msg.find("db 7: 1 key"), std::string::npos) << msg;
   ConvertOptions drop = condo_options();
@@ -206,16 +206,16 @@ TEST(Converter, RecordTheOutputCannotHoldIsRefusedWithAHint) {
   ConvertOptions opt;
   opt.apps = {{0, "condo"}};
   std::string msg;
-  EXPECT_EQ(convert_error(opt, {in}, &msg), ExitCode::kRefused);
+  EXPECT_EQ(convert_error(opt, {in}, &msg), Errc::kCannotHold);
   EXPECT_NE(msg.find("\"hash-hfe\""), std::string::npos) << msg;
   EXPECT_NE(msg.find("db 0"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--rdb-version 12"), std::string::npos) << msg;
   opt.target = RdbVersion{RdbFamily::kRedis, 12};
-  EXPECT_EQ(convert_error(opt, {in}), ExitCode::kOk);
+  EXPECT_EQ(convert_error(opt, {in}), std::nullopt);
   // A Valkey 9 field-TTL hash cannot go to a REDIS file.
   std::string valkey = test::read_file(test::shared_fixture("HDT3213_rdb/cases_valkey_hash2_with_hfe.rdb"));
   opt.target = RdbVersion{RdbFamily::kRedis, 11};
-  EXPECT_EQ(convert_error(opt, {valkey}, &msg), ExitCode::kRefused);
+  EXPECT_EQ(convert_error(opt, {valkey}, &msg), Errc::kCannotHold);
   opt.target.reset();
   Converted c = convert_bytes(opt, {valkey});
   EXPECT_EQ(c.result.output_version, (RdbVersion{RdbFamily::kValkey, 80}));
@@ -245,10 +245,10 @@ TEST(Converter, BadOptions) {
   std::string in = RdbBuilder().eof().bytes();
   ConvertOptions opt = condo_options();
   opt.hashtags = {"bu:ll"};
-  EXPECT_EQ(convert_error(opt, {in}), ExitCode::kUsage);
+  EXPECT_EQ(convert_error(opt, {in}), Errc::kBadOption);
   opt = condo_options();
   opt.apps[2] = "@app/";
-  EXPECT_EQ(convert_error(opt, {in}), ExitCode::kUsage);
+  EXPECT_EQ(convert_error(opt, {in}), Errc::kBadOption);
 }
 
 }  // namespace
@@ -261,7 +261,7 @@ using test::RdbBuilder;
 
 std::string collision_message(const ConvertOptions& opt, const std::vector<std::string>& inputs) {
   std::string msg;
-  EXPECT_EQ(convert_error(opt, inputs, &msg), ExitCode::kRefused);
+  EXPECT_EQ(convert_error(opt, inputs, &msg), Errc::kCollision);
   return msg;
 }
 
@@ -340,7 +340,7 @@ TEST(Collisions, InputThatCannotBeReadAgain) {
     convert(opt, {&src}, sink);
     ADD_FAILURE() << "collision not found";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kRefused);
+    EXPECT_EQ(e.code(), Errc::kCollision);
     EXPECT_NE(std::string(e.what()).find("a key of db 0 in"), std::string::npos) << e.what();
   }
   ::waitpid(pid, nullptr, 0);
@@ -426,7 +426,7 @@ TEST(Collisions, KeepFirstOrLastLeavesTheOthersOutAndReportsThem) {
     EXPECT_EQ(dropped, 2u);
   }
   opt.on_collision = CollisionPolicy::kError;
-  EXPECT_EQ(convert_error(opt, {in}), ExitCode::kRefused);
+  EXPECT_EQ(convert_error(opt, {in}), Errc::kCollision);
 }
 
 }  // namespace
@@ -442,8 +442,8 @@ TEST(HostileInput, EveryPrefixAndRandomFlips) {
   ConvertOptions opt;
   opt.apps = {{0, "@app/condo"}, {1, "@app/address-service"}, {2, "@app/resident-app"}, {3, "@app/eps"}};
   for (size_t cut = 0; cut < data.size(); ++cut) {
-    ExitCode c = convert_error(opt, {data.substr(0, cut)});
-    ASSERT_EQ(c, ExitCode::kCorrupt) << "cut at " << cut;
+    std::optional<Errc> c = convert_error(opt, {data.substr(0, cut)});
+    ASSERT_EQ(c, cut == 0 ? Errc::kNotRdb : Errc::kTruncated) << "cut at " << cut;
   }
   std::mt19937 rng(5);
   int converted = 0;
@@ -455,7 +455,7 @@ TEST(HostileInput, EveryPrefixAndRandomFlips) {
       image_of_bytes(c.bytes);  // reads back, or throws
       ++converted;
     } catch (const Error& e) {
-      EXPECT_NE(e.code(), ExitCode::kInternal) << e.what();
+      EXPECT_NE(e.code(), Errc::kInternal) << e.what();
     }
   }
   // The CRC covers every byte: only flips inside the 8-byte trailer could pass, and those fail too.
@@ -511,7 +511,7 @@ struct OracleCase {
   std::vector<test::OracleInput> inputs;
   ConvertOptions opt;
 
-  ConvertResult run(ExitCode want = ExitCode::kOk, std::string* bytes = nullptr) {
+  ConvertResult run(std::optional<Errc> want = std::nullopt, std::string* bytes = nullptr) {
     test::Expected expected = test::expect_conversion(opt, inputs);
     EXPECT_EQ(expected.code, want);
     std::vector<std::unique_ptr<ByteSource>> owned;
@@ -523,7 +523,7 @@ struct OracleCase {
     }
     MemorySink sink;
     ConvertResult result;
-    ExitCode code = ExitCode::kOk;
+    std::optional<Errc> code;
     try {
       result = convert(opt, srcs, sink);
     } catch (const Error& e) {
@@ -556,7 +556,7 @@ TEST(TrustGaps, ExpiredKeysNeverCollide) {
         c.opt.drop_expired_before = 2000;
         c.opt.on_collision = policy;
         std::string out;
-        ConvertResult r = c.run(ExitCode::kOk, &out);
+        ConvertResult r = c.run(std::nullopt, &out);
         EXPECT_EQ(r.collisions, 0u);
         EXPECT_EQ(r.dbs.at(0).expired_dropped, 1u);
         EXPECT_EQ(image_of_bytes(out).dbs[0]["condo:x"].value, RdbBuilder("").str("live").bytes());
@@ -581,7 +581,7 @@ TEST(TrustGaps, TheGuardIsNeverDuplicated) {
       c.opt.apps = {{0, "condo"}};
       c.opt.unmapped = UnmappedPolicy::kKeep;
       std::string out;
-      ConvertResult r = c.run(ExitCode::kOk, &out);
+      ConvertResult r = c.run(std::nullopt, &out);
       EXPECT_EQ(r.dbs.at(3).guard_sources, 1u);
       EXPECT_EQ(image_of_bytes(out).dbs[0]["condo:data_version"].value,
                 RdbBuilder("").str(value == "5" ? "5" : "2").bytes());
@@ -593,7 +593,7 @@ TEST(TrustGaps, TheGuardIsNeverDuplicated) {
       c.opt.data_version = 0;
       c.inputs[0].bytes = RdbBuilder("REDIS0010").select_db(0).string_key("data_version", "1")
                               .select_db(3).string_key("condo:data_version", value).eof().bytes();
-      c.run(ExitCode::kRefused);
+      c.run(Errc::kCollision);
     }
   }
 }
@@ -606,10 +606,10 @@ TEST(TrustGaps, CollisionsAcrossFilesAndPipes) {
   for (auto [pipe_a, pipe_b] : std::vector<std::pair<bool, bool>>{{false, true}, {true, false}, {true, true}}) {
     OracleCase c{{{"a.rdb", a, pipe_a}, {"b.rdb", b, pipe_b}}, {}};
     c.opt.apps = {{0, "condo"}};
-    c.run(ExitCode::kRefused);
+    c.run(Errc::kCollision);
     // Prefixed in one, unprefixed in the other.
     c.inputs[1].bytes = RdbBuilder("REDIS0010").string_key("condo:x", "b").eof().bytes();
-    c.run(ExitCode::kRefused);
+    c.run(Errc::kCollision);
     // No false report either.
     c.inputs[1].bytes = RdbBuilder("REDIS0010").string_key("condo:y", "b").string_key("z", "b").eof().bytes();
     c.run();
@@ -625,7 +625,7 @@ TEST(TrustGaps, CollisionsAcrossFilesAndPipes) {
     convert(opt, {&fa, &pb}, sink);
     ADD_FAILURE() << "no collision found";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kRefused);
+    EXPECT_EQ(e.code(), Errc::kCollision);
     msg = e.what();
   }
   EXPECT_NE(msg.find("\"condo:x\": db 0 key \"x\" (a.rdb, byte "), std::string::npos) << msg;

@@ -83,7 +83,7 @@ TEST(KeyPolicy, BadNamesAreUsageErrors) {
       KeyPolicy p(o);
       ADD_FAILURE() << families[0];
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ExitCode::kUsage);
+      EXPECT_EQ(e.code(), Errc::kBadOption);
     }
   }
   KeyPolicyOptions o;

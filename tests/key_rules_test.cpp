@@ -33,7 +33,7 @@ TEST(AppPrefix, RejectsPrefixesThatBreakTheRules) {
       app_prefix_from_name(bad);
       ADD_FAILURE() << bad;
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ExitCode::kUsage) << bad;
+      EXPECT_EQ(e.code(), Errc::kBadOption) << bad;
     }
   }
 }

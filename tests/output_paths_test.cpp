@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "rdbrekey/atomic_file_sink.h"
 #include "rdbrekey/error.h"
 #include "support/process.h"
@@ -13,7 +15,7 @@
 namespace rdbrekey {
 namespace {
 
-ExitCode code_of(const std::vector<std::string>& inputs, const std::vector<OutputPath>& outputs, bool overwrite,
+std::optional<Errc> code_of(const std::vector<std::string>& inputs, const std::vector<OutputPath>& outputs, bool overwrite,
                  std::string* msg = nullptr) {
   try {
     check_output_paths(inputs, outputs, overwrite);
@@ -21,7 +23,7 @@ ExitCode code_of(const std::vector<std::string>& inputs, const std::vector<Outpu
     if (msg) *msg = e.what();
     return e.code();
   }
-  return ExitCode::kOk;
+  return std::nullopt;
 }
 
 TEST(OutputPaths, AnInputUnderAnyName) {
@@ -33,10 +35,10 @@ TEST(OutputPaths, AnInputUnderAnyName) {
   for (const std::string& out : {in, dir.file("hard.rdb"), dir.file("soft.rdb"), dir.path() + "/./in.rdb"})
     for (const char* option : {"--output", "--report"}) {
       std::string msg;
-      EXPECT_EQ(code_of({in}, {{option, out}}, true, &msg), ExitCode::kUsage) << out;
+      EXPECT_EQ(code_of({in}, {{option, out}}, true, &msg), Errc::kOutputIsInput) << out;
       EXPECT_NE(msg.find("an input is never modified"), std::string::npos) << msg;
     }
-  EXPECT_EQ(code_of({in}, {{"--output", dir.file("out.rdb")}}, false), ExitCode::kOk);
+  EXPECT_EQ(code_of({in}, {{"--output", dir.file("out.rdb")}}, false), std::nullopt);
 }
 
 TEST(OutputPaths, StandardInputIsTheOutputFile) {
@@ -48,17 +50,17 @@ TEST(OutputPaths, StandardInputIsTheOutputFile) {
   ASSERT_GE(fd, 0);
   ::dup2(fd, 0);
   std::string msg;
-  ExitCode c = code_of({"-"}, {{"--output", in}}, true, &msg);
-  ExitCode r = code_of({"-"}, {{"--output", dir.file("o.rdb")}, {"--report", in}}, true);
-  ExitCode twice = code_of({"-", in}, {{"--output", dir.file("o.rdb")}}, true);
+  std::optional<Errc> c = code_of({"-"}, {{"--output", in}}, true, &msg);
+  std::optional<Errc> r = code_of({"-"}, {{"--output", dir.file("o.rdb")}, {"--report", in}}, true);
+  std::optional<Errc> twice = code_of({"-", in}, {{"--output", dir.file("o.rdb")}}, true);
   ::dup2(saved, 0);
   ::close(saved);
   ::close(fd);
-  EXPECT_EQ(c, ExitCode::kUsage);
+  EXPECT_EQ(c, Errc::kOutputIsInput);
   EXPECT_NE(msg.find("on standard input"), std::string::npos) << msg;
-  EXPECT_EQ(r, ExitCode::kUsage);
-  EXPECT_EQ(twice, ExitCode::kUsage);  // one file given twice (as "-" and by name)
-  EXPECT_EQ(code_of({"-", "-"}, {{"--output", dir.file("o.rdb")}}, true), ExitCode::kUsage);
+  EXPECT_EQ(r, Errc::kOutputIsInput);
+  EXPECT_EQ(twice, Errc::kSameFileTwice);  // one file given twice (as "-" and by name)
+  EXPECT_EQ(code_of({"-", "-"}, {{"--output", dir.file("o.rdb")}}, true), Errc::kSameFileTwice);
 }
 
 TEST(OutputPaths, OnlyRegularFilesAreReplaced) {
@@ -68,29 +70,29 @@ TEST(OutputPaths, OnlyRegularFilesAreReplaced) {
   ASSERT_EQ(::symlink("/dev/null", dir.file("null-link").c_str()), 0);
   for (std::string out : {dir.file("null-link"), dir.file("fifo"), dir.path()}) {
     std::string msg;
-    EXPECT_EQ(code_of({}, {{"--output", out}}, true, &msg), ExitCode::kUsage) << out;
+    EXPECT_EQ(code_of({}, {{"--output", out}}, true, &msg), Errc::kNotRegularFile) << out;
     EXPECT_NE(msg.find("only a regular file is ever replaced"), std::string::npos) << msg;
     try {
       AtomicFileSink sink(out, true);
       ADD_FAILURE() << out;
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ExitCode::kUsage);
+      EXPECT_EQ(e.code(), Errc::kNotRegularFile);
     }
   }
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"fifo", "null-link"}));
-  EXPECT_EQ(code_of({}, {{"--output", "/dev/null"}}, true), ExitCode::kUsage);  // checked, never opened
+  EXPECT_EQ(code_of({}, {{"--output", "/dev/null"}}, true), Errc::kNotRegularFile);  // checked, never opened
 }
 
 TEST(OutputPaths, OutputsAreDistinctAndNotReplacedUnlessAsked) {
   test::TempDir dir;
   std::string msg;
   EXPECT_EQ(code_of({}, {{"--output", dir.file("o.rdb")}, {"--report", dir.path() + "/./o.rdb"}}, true, &msg),
-            ExitCode::kUsage);
+            Errc::kSameFileTwice);
   EXPECT_NE(msg.find("are the same file"), std::string::npos) << msg;
   test::write_file(dir.file("o.rdb"), "old");
-  EXPECT_EQ(code_of({}, {{"--output", dir.file("o.rdb")}}, false), ExitCode::kIo);
-  EXPECT_EQ(code_of({}, {{"--output", dir.file("o.rdb")}}, true), ExitCode::kOk);
-  EXPECT_EQ(code_of({}, {{"--output", "-"}}, true), ExitCode::kUsage);
+  EXPECT_EQ(code_of({}, {{"--output", dir.file("o.rdb")}}, false), Errc::kOutputExists);
+  EXPECT_EQ(code_of({}, {{"--output", dir.file("o.rdb")}}, true), std::nullopt);
+  EXPECT_EQ(code_of({}, {{"--output", "-"}}, true), Errc::kBadOption);
 }
 
 TEST(AtomicFileSink, CommitTogetherIsAllOrNothing) {
@@ -113,7 +115,7 @@ TEST(AtomicFileSink, CommitTogetherIsAllOrNothing) {
       commit_together({&a, &b});
       ADD_FAILURE();
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ExitCode::kIo);
+      EXPECT_EQ(e.code(), Errc::kOutputExists);
     }
   }
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"a.rdb", "b.json", "d.json"}));

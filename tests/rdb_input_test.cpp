@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "rdbrekey/rdb_writer.h"
 #include "support/rdb_builder.h"
@@ -20,13 +23,13 @@ struct Reader {
   RdbInput in;
 };
 
-ExitCode code_of(const std::function<void()>& f) {
+std::optional<Errc> code_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const Error& e) {
     return e.code();
   }
-  return ExitCode::kOk;
+  return std::nullopt;
 }
 
 TEST(RdbInput, LengthsInEveryForm) {
@@ -45,10 +48,13 @@ TEST(RdbInput, LengthSlowPathNearTheEnd) {
 }
 
 TEST(RdbInput, BadLengthBytesAreCorruption) {
-  for (std::string b : {std::string("\x82", 1), std::string("\xc0", 1), std::string("\x80\x00", 2), std::string("\x41", 1)}) {
+  for (auto [b, want] : std::vector<std::pair<std::string, Errc>>{{std::string("\x82", 1), Errc::kBadFraming},
+                                                                   {std::string("\xc0", 1), Errc::kBadFraming},
+                                                                   {std::string("\x80\x00", 2), Errc::kTruncated},
+                                                                   {std::string("\x41", 1), Errc::kTruncated}}) {
     Reader r(b);
-    ExitCode c = code_of([&] { r.in.read_len("len"); });
-    EXPECT_EQ(c, ExitCode::kCorrupt) << static_cast<int>(static_cast<uint8_t>(b[0]));
+    std::optional<Errc> c = code_of([&] { r.in.read_len("len"); });
+    EXPECT_EQ(c, want) << static_cast<int>(static_cast<uint8_t>(b[0]));
   }
 }
 
@@ -104,7 +110,7 @@ TEST(RdbInput, CorruptLzfIsAnError) {
   for (const auto& b : {s, lie}) {
     Reader r(b);
     std::string out;
-    EXPECT_EQ(code_of([&] { r.in.read_string(out, "s"); }), ExitCode::kCorrupt);
+    EXPECT_EQ(code_of([&] { r.in.read_string(out, "s"); }), Errc::kBadFraming);
   }
 }
 
@@ -115,7 +121,7 @@ TEST(RdbInput, TruncatedStringNamesOffsetAndWhat) {
     r.in.read_string(out, "key");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kCorrupt);
+    EXPECT_EQ(e.code(), Errc::kTruncated);
     std::string msg = e.what();
     EXPECT_NE(msg.find("test.rdb"), std::string::npos) << msg;
     EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
@@ -126,13 +132,13 @@ TEST(RdbInput, TruncatedStringNamesOffsetAndWhat) {
 
 TEST(RdbInput, UnknownStringEncoding) {
   Reader r(std::string("\xc4", 1));
-  EXPECT_EQ(code_of([&] { r.in.skip_string("s"); }), ExitCode::kCorrupt);
+  EXPECT_EQ(code_of([&] { r.in.skip_string("s"); }), Errc::kBadFraming);
 }
 
 TEST(RdbInput, Refuses64BitLengthsWhenAsked) {
   Reader r(RdbBuilder("").len(0x100000000ull).bytes(), 9);
   r.in.set_refuse_len64(true);
-  EXPECT_EQ(code_of([&] { r.in.read_len("len"); }), ExitCode::kRefused);
+  EXPECT_EQ(code_of([&] { r.in.read_len("len"); }), Errc::kCannotHold);
 }
 
 }  // namespace

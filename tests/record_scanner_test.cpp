@@ -33,14 +33,14 @@ ScanStats scan_bytes(const std::string& bytes) {
   return scan(src);
 }
 
-ExitCode scan_error(const std::string& bytes, std::string* message = nullptr) {
+std::optional<Errc> scan_error(const std::string& bytes, std::string* message = nullptr) {
   try {
     scan_bytes(bytes);
   } catch (const Error& e) {
     if (message) *message = e.what();
     return e.code();
   }
-  return ExitCode::kOk;
+  return std::nullopt;
 }
 
 TEST(RecordScanner, EveryFixtureWalksToTheEndOrFailsCleanly) {
@@ -97,10 +97,10 @@ TEST(RecordScanner, EveryTruncationIsACleanError) {
     std::string data = test::read_file(test::shared_fixture(name));
     for (size_t cut = 0; cut < data.size(); ++cut) {
       std::string msg;
-      ExitCode c = scan_error(data.substr(0, cut), &msg);
-      ASSERT_EQ(c, ExitCode::kCorrupt) << name << " cut at " << cut << ": " << msg;
+      std::optional<Errc> c = scan_error(data.substr(0, cut), &msg);
+      ASSERT_EQ(c, cut == 0 ? Errc::kNotRdb : Errc::kTruncated) << name << " cut at " << cut << ": " << msg;
     }
-    EXPECT_EQ(scan_error(data), ExitCode::kOk) << name;
+    EXPECT_EQ(scan_error(data), std::nullopt) << name;
   }
 }
 
@@ -112,51 +112,52 @@ TEST(RecordScanner, FlippedBytesNeverPassSilently) {
     size_t at = 9 + rng() % (data.size() - 9);
     uint8_t flip = static_cast<uint8_t>(1 + rng() % 255);
     bad[at] = static_cast<char>(bad[at] ^ flip);
-    ExitCode c = scan_error(bad);
+    std::optional<Errc> c = scan_error(bad);
     // The CRC covers every byte but the trailer: a flip there is a mismatch too.
-    EXPECT_NE(c, ExitCode::kOk) << "flip at " << at;
+    EXPECT_NE(c, std::nullopt) << "flip at " << at;
+    EXPECT_NE(c, Errc::kInternal) << "flip at " << at;
   }
 }
 
 TEST(RecordScanner, ChecksumMismatchNamesBothValues) {
   std::string good = RdbBuilder().string_key("a", "b").eof().bytes();
-  EXPECT_EQ(scan_error(good), ExitCode::kOk);
+  EXPECT_EQ(scan_error(good), std::nullopt);
   std::string bad = RdbBuilder().string_key("a", "b").eof_with_crc(0x1122334455667788ull).bytes();
   std::string msg;
-  EXPECT_EQ(scan_error(bad, &msg), ExitCode::kCorrupt);
+  EXPECT_EQ(scan_error(bad, &msg), Errc::kChecksumMismatch);
   EXPECT_NE(msg.find("checksum mismatch"), std::string::npos) << msg;
   EXPECT_NE(msg.find("0x1122334455667788"), std::string::npos) << msg;
   // A zero CRC means the producer disabled checksums: accepted, as servers do.
-  EXPECT_EQ(scan_error(RdbBuilder().string_key("a", "b").eof_with_crc(0).bytes()), ExitCode::kOk);
+  EXPECT_EQ(scan_error(RdbBuilder().string_key("a", "b").eof_with_crc(0).bytes()), std::nullopt);
 }
 
 TEST(RecordScanner, UnknownTypeIsUnsupportedWithOffset) {
   std::string bytes = RdbBuilder().string_key("a", "b").byte(8).str("k").str("v").eof().bytes();
   std::string msg;
-  EXPECT_EQ(scan_error(bytes, &msg), ExitCode::kUnsupported);
+  EXPECT_EQ(scan_error(bytes, &msg), Errc::kUnknownType);
   EXPECT_NE(msg.find("byte offset 14"), std::string::npos) << msg;
   EXPECT_NE(msg.find("unknown value type or opcode 8"), std::string::npos) << msg;
   // Redis-only types are unknown under VALKEY magic.
-  EXPECT_EQ(scan_error(RdbBuilder("VALKEY080").byte(24).str("k").eof().bytes()), ExitCode::kUnsupported);
-  EXPECT_EQ(scan_error(RdbBuilder().byte(6).str("k").eof().bytes()), ExitCode::kUnsupported);
-  EXPECT_EQ(scan_error(RdbBuilder().byte(246).eof().bytes()), ExitCode::kUnsupported);
+  EXPECT_EQ(scan_error(RdbBuilder("VALKEY080").byte(24).str("k").eof().bytes()), Errc::kUnknownType);
+  EXPECT_EQ(scan_error(RdbBuilder().byte(6).str("k").eof().bytes()), Errc::kUnknownType);
+  EXPECT_EQ(scan_error(RdbBuilder().byte(246).eof().bytes()), Errc::kUnknownType);
 }
 
 TEST(RecordScanner, HeaderErrors) {
   std::string msg;
-  EXPECT_EQ(scan_error("", &msg), ExitCode::kCorrupt);
-  EXPECT_EQ(scan_error("REDIS00", &msg), ExitCode::kCorrupt);
-  EXPECT_EQ(scan_error("HELLO WORLD", &msg), ExitCode::kCorrupt);
+  EXPECT_EQ(scan_error("", &msg), Errc::kNotRdb);
+  EXPECT_EQ(scan_error("REDIS00", &msg), Errc::kTruncated);
+  EXPECT_EQ(scan_error("HELLO WORLD", &msg), Errc::kNotRdb);
   EXPECT_NE(msg.find("not an RDB file"), std::string::npos);
-  EXPECT_EQ(scan_error(std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10), &msg), ExitCode::kCorrupt);
+  EXPECT_EQ(scan_error(std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10), &msg), Errc::kNotRdb);
   EXPECT_NE(msg.find("gzip"), std::string::npos);
-  EXPECT_EQ(scan_error(RdbBuilder("REDIS0015").eof().bytes(), &msg), ExitCode::kUnsupported);
-  EXPECT_EQ(scan_error(RdbBuilder("VALKEY011").eof().bytes(), &msg), ExitCode::kUnsupported);
+  EXPECT_EQ(scan_error(RdbBuilder("REDIS0015").eof().bytes(), &msg), Errc::kUnknownVersion);
+  EXPECT_EQ(scan_error(RdbBuilder("VALKEY011").eof().bytes(), &msg), Errc::kUnknownVersion);
 }
 
 TEST(RecordScanner, ExpireMustBeFollowedByAKey) {
-  EXPECT_EQ(scan_error(RdbBuilder().expire_ms(1).select_db(1).string_key("a", "b").eof().bytes()), ExitCode::kCorrupt);
-  EXPECT_EQ(scan_error(RdbBuilder().expire_ms(1).eof().bytes()), ExitCode::kCorrupt);
+  EXPECT_EQ(scan_error(RdbBuilder().expire_ms(1).select_db(1).string_key("a", "b").eof().bytes()), Errc::kBadFraming);
+  EXPECT_EQ(scan_error(RdbBuilder().expire_ms(1).eof().bytes()), Errc::kBadFraming);
 }
 
 TEST(RecordScanner, PrefixOpcodesReachTheKey) {
@@ -284,7 +285,7 @@ TEST(RecordScannerNewFormats, KeyMetaNeedsARedis13Output) {
       convert(opt, {&src}, sink);
       ADD_FAILURE();
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ExitCode::kRefused);
+      EXPECT_EQ(e.code(), Errc::kCannotHold);
       EXPECT_NE(std::string(e.what()).find("KEY_META"), std::string::npos) << e.what();
     }
   }

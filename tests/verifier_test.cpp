@@ -34,7 +34,7 @@ TEST(Verifier, FindsDuplicateKeys) {
       verify(src);
       ADD_FAILURE() << "duplicate not found";
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ExitCode::kCorrupt);
+      EXPECT_EQ(e.code(), Errc::kDuplicateKey);
       EXPECT_NE(std::string(e.what()).find("1 duplicate key"), std::string::npos) << e.what();
       if (!pipe) EXPECT_NE(std::string(e.what()).find("\"a\" in db 0: 2 times"), std::string::npos) << e.what();
     }

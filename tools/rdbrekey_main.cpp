@@ -29,6 +29,55 @@ namespace {
 
 using namespace rdbrekey;
 
+// Process exit codes, one per kind of failure (listed in kExitCodes below).
+enum class ExitCode : int {
+  kOk = 0,
+  kInternal = 1,
+  kUsage = 2,
+  kIo = 3,
+  kCorrupt = 4,
+  kUnsupported = 5,
+  kRefused = 6,
+};
+
+// The exit code of each kind of library error.
+ExitCode exit_code_of(Errc code) {
+  switch (code) {
+    case Errc::kBadOption:
+    case Errc::kOutputIsInput:
+    case Errc::kNotRegularFile:
+    case Errc::kSameFileTwice:
+    case Errc::kNeedsSeekableInput:
+    case Errc::kTooMany:
+      return ExitCode::kUsage;
+    case Errc::kCannotOpen:
+    case Errc::kReadFailed:
+    case Errc::kWriteFailed:
+    case Errc::kNoSpace:
+    case Errc::kOutputExists:
+      return ExitCode::kIo;
+    case Errc::kNotRdb:
+    case Errc::kTruncated:
+    case Errc::kBadFraming:
+    case Errc::kChecksumMismatch:
+    case Errc::kInputChanged:
+    case Errc::kDuplicateKey:
+    case Errc::kKeyCountMismatch:
+      return ExitCode::kCorrupt;
+    case Errc::kUnknownVersion:
+    case Errc::kUnknownType:
+    case Errc::kBeyondLimits:
+      return ExitCode::kUnsupported;
+    case Errc::kUnmappedDatabase:
+    case Errc::kCollision:
+    case Errc::kCannotHold:
+      return ExitCode::kRefused;
+    case Errc::kInternal:
+      return ExitCode::kInternal;
+  }
+  return ExitCode::kInternal;
+}
+
 constexpr const char* kExitCodes =
     "Exit codes:\n"
     "  0    success\n"
@@ -60,7 +109,7 @@ uint64_t parse_number_option(const std::string& text, const std::string& option,
     ok = ec == std::errc() && end == text.data() + text.size() && v <= max;
   }
   if (!ok)
-    throw Error(ExitCode::kUsage,
+    throw Error(Errc::kBadOption,
                 fmt::format("{} \"{}\": expected a whole number from 0 to {}", option, text, max));
   return v;
 }
@@ -88,11 +137,11 @@ std::map<uint64_t, std::string> parse_apps(const std::vector<std::string>& args)
     std::string num = a.substr(0, eq);
     if (eq == std::string::npos || num.empty() || num.find_first_not_of("0123456789") != std::string::npos ||
         num.size() > 9)
-      throw Error(ExitCode::kUsage, fmt::format("--app \"{}\": expected DB=NAME, e.g. 0=@app/condo", a));
+      throw Error(Errc::kBadOption, fmt::format("--app \"{}\": expected DB=NAME, e.g. 0=@app/condo", a));
     std::string name = a.substr(eq + 1);
     app_prefix_from_name(name);  // validates
     if (!apps.emplace(std::stoull(num), name).second)
-      throw Error(ExitCode::kUsage, fmt::format("--app: database {} is mapped twice", num));
+      throw Error(Errc::kBadOption, fmt::format("--app: database {} is mapped twice", num));
   }
   return apps;
 }
@@ -359,7 +408,7 @@ int main(int argc, char** argv) {
       if (rdb_version != "auto") {
         opt.target = parse_version_name(rdb_version);
         if (!opt.target)
-          throw Error(ExitCode::kUsage,
+          throw Error(Errc::kBadOption,
                       fmt::format("--rdb-version \"{}\": expected auto, 1..14, REDIS0001..REDIS0014 or VALKEY080",
                                   rdb_version));
       }
@@ -443,14 +492,14 @@ int main(int argc, char** argv) {
         for (const auto& [db, n] : v.keys_per_db) fmt::print("  db {}: {} keys\n", db, fmt_count(n));
       });
       if (expected && *expected != v.keys)
-        throw Error(ExitCode::kCorrupt,
+        throw Error(Errc::kKeyCountMismatch,
                     fmt::format("{}: {} keys, but --expect-keys says {}", src.name(), v.keys, *expected));
       print_ignoring_closed_stdout([] { fmt::print("OK\n"); });
     }
     return 0;
   } catch (const Error& e) {
     print_error("error", e.what());
-    return static_cast<int>(e.code());
+    return static_cast<int>(exit_code_of(e.code()));
   } catch (const std::exception& e) {
     print_error("internal error", e.what());
     return static_cast<int>(ExitCode::kInternal);

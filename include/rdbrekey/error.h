@@ -1,7 +1,8 @@
-// Errors: what went wrong, where (file, byte offset, record) and what was expected.
+// Errors: a typed code (what kind of failure), and a message saying where (file, byte offset,
+// record) and what was expected.
 //
-// The read path throws rdbrekey::Error; the CLI turns it into a message on stderr and the exit
-// code of its kind (documented in `rdbrekey --help`).
+// The library throws rdbrekey::Error; callers tell failures apart by code(), never by the text.
+// The CLI maps each code to a process exit code (exit_code_of, documented in `rdbrekey --help`).
 #pragma once
 
 #include <cstdint>
@@ -10,26 +11,50 @@
 
 namespace rdbrekey {
 
-// Process exit codes, one per kind of failure.
-enum class ExitCode : int {
-  kOk = 0,
-  kInternal = 1,     // a bug: please report it
-  kUsage = 2,        // bad command line (options, mapping)
-  kIo = 3,           // cannot read an input or write the output (missing file, disk full, ...)
-  kCorrupt = 4,      // input is damaged: truncated, bad framing, checksum mismatch
-  kUnsupported = 5,  // input uses a version, type or opcode this tool does not know
-  kRefused = 6,      // input is sound but converting it as asked would lose or break data
-                     // (unmapped database, record the output version cannot hold, duplicate)
-  kInterrupted = 130,  // SIGINT/SIGTERM: no output was left behind
+enum class Errc : uint8_t {
+  // The command line asks for something wrong.
+  kBadOption,           // an option's value: a number, a name, a hashtag family, a version
+  kOutputIsInput,       // an output (or the report) is one of the inputs, under any name
+  kNotRegularFile,      // an output is a device, FIFO, socket or directory
+  kSameFileTwice,       // one input given twice, or two outputs naming one file
+  kNeedsSeekableInput,  // an option that reads an input twice, given a pipe
+  kTooMany,             // more inputs or output files than the tool takes at once
+  // An input cannot be read or an output written.
+  kCannotOpen,          // an input is missing, unreadable or a directory
+  kReadFailed,
+  kWriteFailed,
+  kNoSpace,             // disk full, quota exceeded, file-size limit
+  kOutputExists,        // and replacing it was not asked for
+  // An input is damaged.
+  kNotRdb,              // not an RDB file at all (or compressed, or a replication stream)
+  kTruncated,
+  kBadFraming,          // an impossible length, encoding, opcode order or value layout
+  kChecksumMismatch,
+  kInputChanged,        // rewritten while it was read
+  kDuplicateKey,        // a database holds one name twice (verify)
+  kKeyCountMismatch,    // verify --expect-keys
+  // An input uses what this tool does not handle.
+  kUnknownVersion,
+  kUnknownType,         // value type or opcode
+  kBeyondLimits,        // past the collision check's limits (1 TiB input, 65,536 databases)
+  // The input is sound, but converting it as asked would lose or break data.
+  kUnmappedDatabase,
+  kCollision,           // keys that renaming makes equal
+  kCannotHold,          // a record the output version cannot hold
+  // A bug.
+  kInternal,
 };
+
+// A short name of a code ("truncated"), for logs and tests.
+const char* errc_name(Errc code);
 
 class Error : public std::runtime_error {
  public:
-  Error(ExitCode code, std::string message) : std::runtime_error(std::move(message)), code_(code) {}
-  ExitCode code() const noexcept { return code_; }
+  Error(Errc code, std::string message) : std::runtime_error(std::move(message)), code_(code) {}
+  Errc code() const noexcept { return code_; }
 
  private:
-  ExitCode code_;
+  Errc code_;
 };
 
 // Where in an input a problem is, for error messages: "dump.rdb: byte 1234 (key "x" in db 2)".
@@ -39,7 +64,7 @@ struct Location {
   std::string record;  // human description of the record being read, may be empty
 };
 
-[[noreturn]] void throw_at(ExitCode code, const Location& where, const std::string& what);
+[[noreturn]] void throw_at(Errc code, const Location& where, const std::string& what);
 
 // Quote arbitrary key bytes for a message: printable ASCII as is, others as \xNN, cut at `max`.
 std::string quote_bytes(const void* data, size_t size, size_t max = 120);

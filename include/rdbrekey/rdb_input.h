@@ -90,7 +90,7 @@ class RdbInput {
   // kMaxDecodedString.
   void read_string(std::string& out, const char* what);
 
-  [[noreturn]] void fail(ExitCode code, const std::string& what) const;
+  [[noreturn]] void fail(Errc code, const std::string& what) const;
   [[noreturn]] void truncated(const char* what, uint64_t need) const;
 
  private:

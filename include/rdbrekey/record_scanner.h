@@ -90,7 +90,7 @@ class RecordScanner {
   void set_refuse_len64(bool on) { in_.set_refuse_len64(on); }
 
   const ScanSummary& summary() const { return summary_; }
-  [[noreturn]] void fail(ExitCode code, const std::string& what) const { in_.fail(code, what); }
+  [[noreturn]] void fail(Errc code, const std::string& what) const { in_.fail(code, what); }
 
  private:
   void walk_payload();

@@ -71,10 +71,12 @@ TEST(OracleE2E, RandomConversionsLoadIntoARealServerAsPredicted) {
     std::string out = dir.file("out.rdb");
     test::RunResult r = test::run({"bash", "-c", command_for(s, dir, out)});
     SCOPED_TRACE(fmt::format("iteration {}{}\n{}", iteration, s.text, r.err));
-    ASSERT_EQ(r.exit_code, static_cast<int>(want.code));
+    // The exit codes of `rdbrekey --help`: 6 for a refusal, 2 for a usage error.
+    int status = !want.code ? 0 : want.code == Errc::kNeedsSeekableInput ? 2 : 6;
+    ASSERT_EQ(r.exit_code, status);
     bool out_exists = false;
     for (const auto& e : dir.entries()) out_exists |= e == "out.rdb";
-    if (want.code != ExitCode::kOk) {
+    if (want.code) {
       EXPECT_FALSE(out_exists);
       ++refused;
       continue;

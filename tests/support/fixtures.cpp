@@ -20,11 +20,11 @@ std::vector<std::string> shared_fixtures() {
 std::string shared_fixture(const std::string& relative) { return std::string(RDBREKEY_SHARED_FIXTURES) + "/" + relative; }
 std::string project_fixture(const std::string& relative) { return std::string(RDBREKEY_FIXTURES) + "/" + relative; }
 
-std::optional<ExitCode> expected_failure(const std::string& path) {
+std::optional<Errc> expected_failure(const std::string& path) {
   auto ends = [&](const char* s) { return path.ends_with(s); };
-  if (ends("test_dumps_future_v19.rdb")) return ExitCode::kUnsupported;        // REDIS0099
-  if (ends("test_dumps_invalid_chksum_v8.rdb")) return ExitCode::kCorrupt;     // bad CRC
-  if (ends("test_dumps_redis_ent_opcode_ram_lru.rdb")) return ExitCode::kUnsupported;  // Enterprise opcode
+  if (ends("test_dumps_future_v19.rdb")) return Errc::kUnknownVersion;  // REDIS0099
+  if (ends("test_dumps_invalid_chksum_v8.rdb")) return Errc::kChecksumMismatch;  // bad CRC
+  if (ends("test_dumps_redis_ent_opcode_ram_lru.rdb")) return Errc::kUnknownType;  // Enterprise opcode
   return std::nullopt;
 }
 

@@ -15,7 +15,7 @@ std::string shared_fixture(const std::string& relative);
 std::string project_fixture(const std::string& relative);
 
 // The error a fixture must end with (MANIFEST.md marks these as not valid input), or nullopt.
-std::optional<ExitCode> expected_failure(const std::string& path);
+std::optional<Errc> expected_failure(const std::string& path);
 // Whether MANIFEST.md says the producer wrote a zero checksum (checksum disabled).
 bool checksum_disabled(const std::string& path);
 

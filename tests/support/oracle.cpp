@@ -49,7 +49,7 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
   bool any_pipe = false;
   for (const auto& in : inputs) any_pipe |= in.pipe;
   if (opt.on_collision != CollisionPolicy::kError && any_pipe) {
-    e.code = ExitCode::kUsage;
+    e.code = Errc::kNeedsSeekableInput;
     return e;
   }
   std::map<uint64_t, std::string> prefix_of_db;
@@ -112,7 +112,7 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
   }
   if (opt.unmapped == UnmappedPolicy::kError)
     for (const auto& [db, st] : e.dbs)
-      if (!prefix_of_db.count(db) && st.keys_read) e.code = ExitCode::kRefused;
+      if (!prefix_of_db.count(db) && st.keys_read) e.code = Errc::kUnmappedDatabase;
 
   // Group the written keys by name, in input order.
   std::map<std::string, std::vector<const Written*>> by_name;
@@ -124,7 +124,7 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
     if (ws.size() > 1) {
       e.collisions += ws.size() - 1;
       if (opt.on_collision == CollisionPolicy::kError) {
-        e.code = ExitCode::kRefused;
+        if (!e.code) e.code = Errc::kCollision;
         continue;
       }
     }
@@ -162,14 +162,15 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
   return e;
 }
 
-std::vector<std::string> check_conversion(const Expected& e, ExitCode code, const ConvertResult* result,
+std::vector<std::string> check_conversion(const Expected& e, std::optional<Errc> code, const ConvertResult* result,
                                           const std::string* output) {
   std::vector<std::string> diffs;
   if (code != e.code) {
-    diffs.push_back(fmt::format("exit code {}, expected {}", static_cast<int>(code), static_cast<int>(e.code)));
+    diffs.push_back(fmt::format("error {}, expected {}", code ? errc_name(*code) : "none",
+                                e.code ? errc_name(*e.code) : "none"));
     return diffs;
   }
-  if (code != ExitCode::kOk) return diffs;
+  if (code) return diffs;
   FileImage out = image_of_bytes(*output);
   if (out.duplicates) diffs.push_back(fmt::format("{} duplicate keys in the output", out.duplicates));
   try {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,7 +28,9 @@ struct OracleInput {
 };
 
 struct Expected {
-  ExitCode code = ExitCode::kOk;        // kOk, kRefused (unmapped keys, collisions) or kUsage
+  // nullopt: it converts; else kNeedsSeekableInput, kUnmappedDatabase or kCollision (checked in
+  // that order, as the converter does).
+  std::optional<Errc> code;
   std::map<std::string, KeyImage> output;  // db 0 of the output, guards included
   std::map<uint64_t, DbStats> dbs;         // the counts of every database read
   uint64_t collisions = 0;
@@ -39,8 +42,8 @@ struct Expected {
 Expected expect_conversion(const ConvertOptions& options, const std::vector<OracleInput>& inputs);
 
 // The differences between a conversion's outcome and the expectation; empty when they agree.
-// `result` and `output` are set when the conversion succeeded (code kOk).
-std::vector<std::string> check_conversion(const Expected& expected, ExitCode code, const ConvertResult* result,
+// `result` and `output` are set when the conversion succeeded (code nullopt).
+std::vector<std::string> check_conversion(const Expected& expected, std::optional<Errc> code, const ConvertResult* result,
                                           const std::string* output);
 
 }  // namespace rdbrekey::test
