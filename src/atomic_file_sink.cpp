@@ -127,15 +127,10 @@ void AtomicFileSink::patch_out(uint64_t offset, const uint8_t* data, size_t size
   }
 }
 
-void AtomicFileSink::truncate_out() {
-  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) io_error("cannot truncate", temp_path_, errno);
-  written_ = writeback_started_ = 0;
-}
-
 void AtomicFileSink::prepare() {
   if (state_ != State::kWriting) return;
   try {
-    ByteSink::finalize();
+    ByteSink::prepare();
     stop_background();
     if (::fsync(fd_) != 0) io_error("fsync failed", temp_path_, errno);
     if (::fchmod(fd_, 0644) != 0) io_error("chmod failed", temp_path_, errno);
@@ -194,21 +189,6 @@ void AtomicFileSink::cancel() noexcept {
   signals::unregister_temp(temp_handle_);
   temp_handle_ = ~size_t{0};
   state_ = State::kGone;
-}
-
-void commit_together(const std::vector<AtomicFileSink*>& sinks) {
-  size_t committed = 0;
-  try {
-    for (AtomicFileSink* s : sinks) s->prepare();
-    for (AtomicFileSink* s : sinks) {
-      s->commit();
-      ++committed;
-    }
-  } catch (...) {
-    for (size_t i = 0; i < committed; ++i) sinks[i]->uncommit();
-    for (AtomicFileSink* s : sinks) s->cancel();
-    throw;
-  }
 }
 
 }  // namespace rdbrekey

@@ -168,16 +168,7 @@ void ByteSink::write_unchecksummed(const void* data, size_t size) {
   crc_pos_ = pos_;
 }
 
-void ByteSink::restart() {
-  drain();
-  truncate_out();
-  pos_ = crc_pos_ = buffer_.get();
-  end_ = pos_ + capacity_;
-  crc_ = 0;
-  flushed_ = 0;
-}
-
-void ByteSink::finalize() {
+void ByteSink::prepare() {
   flush_buffer();
   drain();
 }

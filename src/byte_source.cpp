@@ -87,69 +87,119 @@ MemorySource::MemorySource(std::string name, const void* data, size_t size) : By
 
 bool MemorySource::refill(size_t) { return false; }
 
-FileSource::FileSource(const std::string& path) : ByteSource(path == "-" ? "<stdin>" : path) {
-  if (path == "-") {
-    fd_ = STDIN_FILENO;
-  } else {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw Error(Errc::kCannotOpen, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-    owns_fd_ = true;
-  }
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0)
-    throw Error(Errc::kCannotOpen, fmt::format("{}: cannot stat: {}", name_, std::strerror(errno)));
-  if (S_ISDIR(st.st_mode)) throw Error(Errc::kCannotOpen, fmt::format("{}: is a directory", name_));
-  regular_ = S_ISREG(st.st_mode);
-  at_open_ = {static_cast<int64_t>(st.st_size), int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    size_hint_ = static_cast<uint64_t>(st.st_size);
-    map_size_ = static_cast<size_t>(st.st_size);
-    map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-    if (map_ == MAP_FAILED) {
-      map_ = nullptr;  // fall back to read(2)
-    } else {
-      ::madvise(map_, map_size_, MADV_SEQUENTIAL);
-      map_handle_ = signals::register_mapping(map_, map_size_);
-      const auto* p = static_cast<const uint8_t*>(map_);
-      set_buffer(p, p + map_size_, 0);
-      stable_ = true;
-      splice_fd_ = fd_;
-      eof_ = true;
-      return;
-    }
-  }
-  buffer_ = std::make_unique<uint8_t[]>(kReadBuffer);
+StreamingSource::StreamingSource(std::string name, size_t buffer_size)
+    : ByteSource(std::move(name)), buffer_(std::make_unique<uint8_t[]>(buffer_size)), capacity_(buffer_size) {
   set_buffer(buffer_.get(), buffer_.get(), 0);
 }
 
-FileSource::~FileSource() {
-  signals::unregister_mapping(map_handle_);
-  if (map_) ::munmap(map_, map_size_);
-  if (owns_fd_) ::close(fd_);
+bool StreamingSource::refill(size_t need) {
+  if (at_eof_) return available() >= need;
+  flush_hooks();  // the hooks see every byte before it leaves the buffer
+  size_t keep = available();
+  uint8_t* buf = buffer_.get();
+  std::memmove(buf, pos_, keep);
+  set_buffer(buf, buf + keep, offset());
+  // Only what was asked is waited for: a slow pipe (a server streaming its dump) is processed
+  // as it comes. One read(2) takes whatever is there, up to the free room.
+  while (available() < need) {
+    size_t got = read_some(buf + keep, capacity_ - keep);
+    if (got == 0) {
+      at_eof_ = true;
+      break;
+    }
+    keep += got;
+    end_ = buf + keep;
+  }
+  return available() >= need;
 }
 
-std::string FileSource::changed_since_open() {
-  if (!regular_) return {};
-  if (signals::mapping_faulted(map_handle_))
-    return fmt::format("byte {} was gone: the file shrank from {} bytes", signals::mapping_fault_offset(map_handle_),
-                       at_open_.size);
+namespace {
+
+int64_t mtime_ns(const struct stat& st) { return int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec; }
+
+// What changed in a regular file since it was opened; empty when nothing did.
+std::string file_change(int fd, int64_t size_at_open, int64_t mtime_at_open) {
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat it again: {}", std::strerror(errno));
-  if (st.st_size != at_open_.size)
-    return fmt::format("its size went from {} to {} bytes", at_open_.size, static_cast<int64_t>(st.st_size));
-  if (int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec != at_open_.mtime_ns)
-    return "it was modified (its modification time changed)";
+  if (::fstat(fd, &st) != 0) return fmt::format("cannot stat it again: {}", std::strerror(errno));
+  if (st.st_size != size_at_open)
+    return fmt::format("its size went from {} to {} bytes", size_at_open, static_cast<int64_t>(st.st_size));
+  if (mtime_ns(st) != mtime_at_open) return "it was modified (its modification time changed)";
   return {};
 }
 
-void FileSource::throw_if_mapping_lost() {
-  if (signals::mapping_faulted(map_handle_))
-    throw Error(Errc::kInputChanged, fmt::format("{}: input changed while reading ({}); nothing was written", name_,
-                                                changed_since_open()));
+}  // namespace
+
+FdSource::FdSource(std::string name, int fd, bool owns, uint64_t size_hint)
+    : StreamingSource(std::move(name), kReadBuffer), fd_(fd), owns_(owns) {
+  size_hint_ = size_hint;
+  struct stat st {};
+  regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  size_at_open_ = static_cast<int64_t>(st.st_size);
+  mtime_at_open_ = mtime_ns(st);
 }
 
-void FileSource::after_flush() {
-  if (!map_) return;
+FdSource::~FdSource() {
+  if (owns_) ::close(fd_);
+}
+
+size_t FdSource::read_some(uint8_t* dst, size_t room) {
+  for (;;) {
+    ssize_t r = ::read(fd_, dst, room);
+    if (r >= 0) return static_cast<size_t>(r);
+    if (errno == EINTR) continue;
+    throw Error(Errc::kReadFailed, fmt::format("{}: read error at byte offset {}: {}", name_,
+                                               offset() + available(), std::strerror(errno)));
+  }
+}
+
+std::string FdSource::changed_since_open() {
+  return regular_ ? file_change(fd_, size_at_open_, mtime_at_open_) : std::string();
+}
+
+MappedFileSource::MappedFileSource(std::string name, int fd, uint64_t size) : ByteSource(std::move(name)), fd_(fd) {
+  struct stat st {};
+  ::fstat(fd_, &st);
+  mtime_at_open_ = mtime_ns(st);
+  map_size_ = static_cast<size_t>(size);
+  map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+  if (map_ == MAP_FAILED) {  // `fd` stays open, the caller's again
+    map_ = nullptr;
+    throw Error(Errc::kCannotOpen, fmt::format("{}: cannot map: {}", name_, std::strerror(errno)));
+  }
+  ::madvise(map_, map_size_, MADV_SEQUENTIAL);
+  map_handle_ = signals::register_mapping(map_, map_size_);
+  const auto* p = static_cast<const uint8_t*>(map_);
+  set_buffer(p, p + map_size_, 0);
+  size_hint_ = size;
+  stable_ = true;
+  splice_fd_ = fd_;
+}
+
+MappedFileSource::~MappedFileSource() {
+  signals::unregister_mapping(map_handle_);
+  if (map_) ::munmap(map_, map_size_);
+  ::close(fd_);
+}
+
+std::string MappedFileSource::changed_since_open() {
+  if (signals::mapping_faulted(map_handle_))
+    return fmt::format("byte {} was gone: the file shrank from {} bytes", signals::mapping_fault_offset(map_handle_),
+                       map_size_);
+  return file_change(fd_, static_cast<int64_t>(map_size_), mtime_at_open_);
+}
+
+void MappedFileSource::throw_if_mapping_lost() {
+  if (signals::mapping_faulted(map_handle_))
+    throw Error(Errc::kInputChanged, fmt::format("{}: input changed while reading ({}); nothing was written", name_,
+                                                 changed_since_open()));
+}
+
+bool MappedFileSource::refill(size_t need) {
+  throw_if_mapping_lost();
+  return available() >= need;
+}
+
+void MappedFileSource::after_flush() {
   throw_if_mapping_lost();
   // Mapped pages already passed are page cache; unmap them from this process every 64 MiB so
   // its resident memory stays small on inputs larger than RAM.
@@ -160,31 +210,62 @@ void FileSource::after_flush() {
   }
 }
 
-bool FileSource::refill(size_t need) {
-  if (map_) throw_if_mapping_lost();
-  if (eof_) return available() >= need;
-  flush_hooks();
-  size_t keep = available();
-  uint8_t* buf = buffer_.get();
-  std::memmove(buf, pos_, keep);
-  base_offset_ += static_cast<uint64_t>(pos_ - buf_begin_);
-  buf_begin_ = pos_ = crc_pos_ = tee_pos_ = buf;
-  end_ = buf + keep;
-  while (available() < need || available() < kReadBuffer / 2) {
-    ssize_t r = ::read(fd_, buf + keep, kReadBuffer - keep);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw Error(Errc::kReadFailed, fmt::format("{}: read error at byte offset {}: {}", name_,
-                                             base_offset_ + keep, std::strerror(errno)));
-    }
-    if (r == 0) {
-      eof_ = true;
-      break;
-    }
-    keep += static_cast<size_t>(r);
-    end_ = buf + keep;
+namespace {
+
+// Refuses what is recognisably not an RDB file, saying what to do instead (the first bytes
+// are only looked at, not consumed).
+void refuse_known_non_rdb(ByteSource& src) {
+  if (!src.ensure(5)) return;  // the scanner reports short inputs
+  const uint8_t* p = src.pos();
+  const char* what = nullptr;
+  const char* fix = nullptr;
+  if (p[0] == 0x1f && p[1] == 0x8b) {
+    what = "gzip data", fix = "decompress it first (zcat FILE | rdbrekey convert - ...)";
+  } else if (p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) {
+    what = "zstd data", fix = "decompress it first (zstdcat FILE | rdbrekey convert - ...)";
+  } else if (p[0] == 0x04 && p[1] == 0x22 && p[2] == 0x4d && p[3] == 0x18) {
+    what = "lz4 data", fix = "decompress it first (lz4cat FILE | rdbrekey convert - ...)";
+  } else if (std::memcmp(p, "$EOF:", 5) == 0) {
+    what = "a diskless-replication stream", fix = "strip the $EOF:<mark> framing first";
   }
-  return available() >= need;
+  if (what)
+    throw Error(Errc::kNotRdb, fmt::format("{}: not an RDB file: this is {}; {}", src.name(), what, fix));
+}
+
+}  // namespace
+
+std::unique_ptr<ByteSource> open_input(const std::string& path) {
+  std::string name = path == "-" ? "<stdin>" : path;
+  int fd = STDIN_FILENO;
+  bool owns = false;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(Errc::kCannotOpen, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    owns = true;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    int err = errno;
+    bool dir = S_ISDIR(st.st_mode);
+    if (owns) ::close(fd);
+    throw Error(Errc::kCannotOpen, dir ? fmt::format("{}: is a directory", name)
+                                       : fmt::format("{}: cannot stat: {}", name, std::strerror(err)));
+  }
+  std::unique_ptr<ByteSource> src;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    // The source owns what it reads; standard input is not ours to close: a duplicate is.
+    int own_fd = owns ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    try {
+      src = std::make_unique<MappedFileSource>(name, own_fd, size);
+    } catch (const Error&) {
+      src = std::make_unique<FdSource>(name, own_fd, true, size);  // cannot be mapped: read(2)
+    }
+  } else {
+    src = std::make_unique<FdSource>(name, fd, owns, S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0);
+  }
+  refuse_known_non_rdb(*src);
+  return src;
 }
 
 }  // namespace rdbrekey

@@ -8,16 +8,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "rdbrekey/atomic_file_sink.h"
 #include "rdbrekey/collision_check.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/format.h"
 #include "rdbrekey/key_policy.h"
-#include "rdbrekey/output_paths.h"
-#include "rdbrekey/rdb_writer.h"
+#include "rdbrekey/rdb_output.h"
 #include "rdbrekey/record_scanner.h"
-#include "rdbrekey/report.h"
-#include "rdbrekey/verifier.h"
 
 namespace rdbrekey {
 namespace {
@@ -29,22 +25,16 @@ bool aux_is_dropped(std::string_view field) {
   return field == "repl-id" || field == "repl-offset" || field == "repl-stream-db" || field == "slot-info";
 }
 
+// What to do about a value type the output version cannot hold: the first version that holds
+// it and the releases that load that version (from the one table in rdb_version.h).
 std::string type_hint(uint8_t type, RdbVersion in) {
-  if (in.is_valkey() && type == rdb::kTypeValkeyHash2)
-    return "it is a Valkey 9 hash with field TTLs, which only VALKEY080 holds: convert with --rdb-version 80 "
-           "for a Valkey >= 9 target, or remove the field TTLs (HPERSIST) on the source before saving";
-  if (!in.is_valkey() && type >= rdb::kTypeHashMetadataPreGa && type <= rdb::kTypeHashListpackEx)
-    return fmt::format(
-        "it is a Redis 7.4+ hash with field TTLs: convert with --rdb-version {} for a Redis >= 7.4 target, or "
-        "remove the field TTLs (HPERSIST) on the source before saving",
-        std::max(12, in.number));
-  if (!in.is_valkey() && (type == rdb::kTypeStreamListpacks4 || type == rdb::kTypeStreamListpacks5))
-    return fmt::format("Redis {} writes every stream in this form: convert with --rdb-version {} for a Redis target "
-                       "of that version",
-                       in.number == 13 ? "8.6" : "8.8", in.number);
   RdbVersion first = first_version_with_type(type, in);
-  return fmt::format("choose an output version that has it (--rdb-version {} or later), which {} can load",
-                     first.magic(), loaders_of(first));
+  std::string hint = fmt::format("convert with --rdb-version {} or later, for a target that loads it ({})",
+                                 first.is_valkey() ? first.magic() : std::to_string(first.number), loaders_of(first));
+  bool field_ttl_hash = in.is_valkey() ? type == rdb::kTypeValkeyHash2
+                                       : type >= rdb::kTypeHashMetadataPreGa && type <= rdb::kTypeHashListpackEx;
+  if (field_ttl_hash) hint += ", or remove the field TTLs (HPERSIST) on the source before saving";
+  return hint;
 }
 
 // Where the keys of one input database go.
@@ -54,18 +44,19 @@ struct DbRoute {
   bool remember_all = false;  // every written key goes into the collision index
 };
 
-// One pass over the inputs: every record read, routed and written. Keys listed in `left_out`
-// (by a keep-first/keep-last choice of an earlier pass) are left out.
+// One pass over the inputs: every record read, routed and fed to the output. Keys listed in
+// `left_out` (by a keep-first/keep-last choice of an earlier pass) are left out.
 class Conversion {
  public:
-  Conversion(const ConvertOptions& opt, const KeyPolicy& policy, ConvertResult& result, const LeftOutKeys& left_out)
-      : opt_(opt), policy_(policy), result_(result), left_out_(left_out),
+  Conversion(const ConvertOptions& opt, const KeyPolicy& policy, ConvertResult& result, const LeftOutKeys& left_out,
+             Output& out)
+      : opt_(opt), policy_(policy), result_(result), left_out_(left_out), out_(out),
         guards_(opt.data_version, policy.apps().size()) {}
 
   // Returns the keys that a keep-first/keep-last choice leaves out; when there are any, the
-  // output is incomplete and the caller converts again without them.
-  LeftOutKeys run(std::vector<ByteSource*>& sources, ByteSink& sink) {
-    sources_ = &sources;
+  // output is incomplete (end() was not called) and the caller converts again without them.
+  LeftOutKeys run(std::vector<ByteSource*>& sources) {
+    ProgressMeter progress(opt_.progress, sources);
     collisions_.emplace(policy_, sources, left_out_);
     std::vector<std::unique_ptr<RecordScanner>> scanners;
     for (ByteSource* src : sources) {
@@ -74,25 +65,27 @@ class Conversion {
       result_.inputs.push_back(InputSummary{src->name(), versions_.back()});
     }
     out_version_ = opt_.target ? *opt_.target : default_output_version(versions_);
+    out_caps_ = capabilities_of(out_version_);
     result_.output_version = out_version_;
-    RdbWriter writer(sink, out_version_);
-    writer.write_header();
+    out_.begin(out_version_);
     for (size_t i = 0; i < scanners.size(); ++i) {
       input_ = static_cast<uint32_t>(i);
       input_stable_ = sources[i]->stable();
-      scan_input(*scanners[i], writer, sink, i == 0);
+      progress.begin_input(input_);
+      scan_input(*scanners[i], progress);
       const ScanSummary& s = scanners[i]->summary();
       result_.inputs[i].bytes = s.end_offset;
       result_.inputs[i].checksum_verified = s.checksum_present;
       result_.inputs[i].trailing_bytes = s.trailing_bytes;
       result_.inputs[i].trailing_exact = s.trailing_exact;
     }
+    progress.report();
     check_unmapped();
     LeftOutKeys losers = resolve_collisions();
     if (!losers.empty()) return losers;
-    write_guards(writer);
-    writer.finish();
-    result_.keys_written = writer.keys_written();
+    write_guards();
+    out_.end();
+    result_.keys_written = out_.keys_written();
     check_every_key_counted();
     return {};
   }
@@ -107,21 +100,16 @@ class Conversion {
     return routes_.emplace(db, route).first->second;
   }
 
-  void scan_input(RecordScanner& sc, RdbWriter& writer, ByteSink& sink, bool first_input) {
+  void scan_input(RecordScanner& sc, ProgressMeter& progress) {
     RdbVersion in_version = versions_[input_];
-    sc.set_refuse_len64(in_version.number >= 8 && !out_version_.has_64bit_lengths());
     for (int t = 0; t < 256; ++t) can_hold_[t] = output_can_hold_type(static_cast<uint8_t>(t), in_version, out_version_);
     DbRoute* cur = &enter_db(0);
     Record r;
-    uint32_t until_progress = kProgressEvery;
     while (sc.next(r)) {
-      if (--until_progress == 0) {
-        until_progress = kProgressEvery;
-        report_progress();
-      }
+      progress.record(r.kind == RecordKind::kKey);
       switch (r.kind) {
         case RecordKind::kKey:
-          convert_key(sc, r, *cur, writer, sink);
+          convert_key(sc, r, *cur);
           break;
         case RecordKind::kSelectDb:
           cur = &enter_db(r.db);
@@ -129,28 +117,20 @@ class Conversion {
         case RecordKind::kResizeDb:
           break;  // a hint; the output's databases are merged, so the input's sizes do not apply
         case RecordKind::kAux:
-          if (!first_input || aux_is_dropped(r.key) || out_version_.number < 7) {
-            ++result_.aux_dropped;
-          } else {
-            writer.write_aux(r.key, r.value);
-            ++result_.aux_kept;
-          }
+          route_aux(r);
           break;
         case RecordKind::kModuleAux:
-          if (out_version_.number < 9)
-            sc.fail(Errc::kCannotHold, fmt::format("module data (MODULE_AUX) cannot be written to {} (RDB >= 9 only)",
-                                                    out_version_.magic()));
-          writer.write_opcode(rdb::kOpModuleAux);
-          sc.copy_payload(sink);
+          if (!out_caps_.module_aux)
+            sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold module data (MODULE_AUX); {} can",
+                                                   out_version_.magic(), first_version_with(&RdbCapabilities::module_aux)));
+          out_.module_aux(sc);
           ++result_.module_aux;
           break;
         case RecordKind::kFunction:
-          if (out_version_.number < 10)
-            sc.fail(Errc::kCannotHold,
-                    fmt::format("a function library (FUNCTION2) cannot be written to {} (RDB >= 10 only)",
-                                out_version_.magic()));
-          writer.write_opcode(rdb::kOpFunction2);
-          sc.copy_payload(sink);
+          if (!out_caps_.function2)
+            sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a function library (FUNCTION2); {} can",
+                                                   out_version_.magic(), first_version_with(&RdbCapabilities::function2)));
+          out_.function(sc);
           ++result_.functions;
           break;
         case RecordKind::kSlotInfo:
@@ -163,22 +143,26 @@ class Conversion {
     }
   }
 
-  static constexpr uint32_t kProgressEvery = 1 << 16;
-
-  void report_progress() {
-    if (!opt_.progress) return;
-    Progress p;
-    for (uint32_t i = 0; i < sources_->size(); ++i) {
-      ByteSource* src = (*sources_)[i];
-      p.bytes_total += src->size_hint();
-      if (i < input_) p.bytes_done += src->size_hint();
+  // AUX fields come from the first input, but those that describe the source server.
+  void route_aux(const Record& r) {
+    if (input_ != 0 || aux_is_dropped(r.key) || !out_caps_.aux) {
+      ++result_.aux_dropped;
+      return;
     }
-    p.bytes_done += (*sources_)[input_]->offset();
-    for (const auto& [db, st] : result_.dbs) p.keys += st.keys_read;
-    opt_.progress(p);
+    out_.aux(r.key, r.value);
+    ++result_.aux_kept;
   }
 
-  void convert_key(RecordScanner& sc, const Record& r, const DbRoute& db, RdbWriter& writer, ByteSink& sink) {
+  // The oldest version that has a capability, and who loads it, for messages.
+  static std::string first_version_with(bool RdbCapabilities::*capability) {
+    for (int n = 1; n <= kMaxRedisVersion; ++n) {
+      RdbVersion v{RdbFamily::kRedis, n};
+      if (capabilities_of(v).*capability) return fmt::format("--rdb-version {} (loaded by {})", n, first_loader_of(v));
+    }
+    return "no version";
+  }
+
+  void convert_key(RecordScanner& sc, const Record& r, const DbRoute& db) {
     DbStats& stats = *db.stats;
     ++stats.keys_read;
     KeyRef ref{input_, sc.current_db(), r.key_offset, input_stable_};
@@ -205,24 +189,43 @@ class Conversion {
         break;
     }
     check_output_holds(sc, r);
-    if (d.unrenamed) {
-      ++stats.kept_unmapped;
-    } else {
-      switch (d.name.rule) {
-        case RenameRule::kAlreadyPrefixed: ++stats.already_prefixed; break;
-        case RenameRule::kHashtag: ++stats.hashtagged; break;
-        case RenameRule::kPrefixed:
-          ++stats.renamed;
-          if (r.key.empty()) ++stats.empty_key;
-          break;
-      }
-    }
-    if (r.prefix.has_expire) ++stats.with_ttl;
+    count_written(stats, r, d);
     collisions_->add(ref, db.app, r.key, d.name, db.remember_all);
     if (stats.samples.size() < opt_.sample_renames) stats.samples.emplace_back(std::string(r.key), d.name.str());
-    writer.select_db(0);
-    writer.write_key_header(r.prefix, r.opcode, d.name);
-    sc.copy_payload(sink);
+    write_key(sc, r, d.name);
+  }
+
+  void count_written(DbStats& stats, const Record& r, const KeyDecision& d) {
+    if (r.prefix.has_expire) ++stats.with_ttl;
+    if (d.unrenamed) {
+      ++stats.kept_unmapped;
+      return;
+    }
+    switch (d.name.rule) {
+      case RenameRule::kAlreadyPrefixed: ++stats.already_prefixed; break;
+      case RenameRule::kHashtag: ++stats.hashtagged; break;
+      case RenameRule::kPrefixed:
+        ++stats.renamed;
+        if (r.key.empty()) ++stats.empty_key;
+        break;
+    }
+  }
+
+  // Feeds the key to the output: LRU/LFU hints the output version cannot hold are left out (a
+  // server does without them); a value with 64-bit lengths it cannot hold is refused.
+  void write_key(RecordScanner& sc, const Record& r, const RenamedKey& name) {
+    uint64_t len64_before = sc.len64_seen();
+    if (!out_caps_.lru_lfu_hints && (r.prefix.has_idle || r.prefix.has_freq)) {
+      KeyPrefix without = r.prefix;
+      without.has_idle = without.has_freq = false;
+      ++result_.hints_dropped;
+      out_.key(without, r.opcode, name, sc);
+    } else {
+      out_.key(r.prefix, r.opcode, name, sc);
+    }
+    if (!out_caps_.len64 && sc.len64_seen() != len64_before)
+      sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold the 64-bit lengths in this value; {}",
+                                             out_version_.magic(), first_version_with(&RdbCapabilities::len64)));
   }
 
   // Refuses a record that the output version cannot hold (value type, expire form, metadata).
@@ -231,13 +234,12 @@ class Conversion {
     if (!can_hold_[r.opcode])
       sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a value of type {}; {}", out_version_.magic(),
                                               type_name(r.opcode, in_version), type_hint(r.opcode, in_version)));
-    if (r.prefix.has_expire && !r.prefix.expire_in_seconds && out_version_.number < 3)
-      sc.fail(Errc::kCannotHold,
-              fmt::format("{} cannot hold a millisecond expire time (RDB >= 3 only)", out_version_.magic()));
-    if (!r.prefix.key_meta.empty() && (out_version_.is_valkey() || out_version_.number < 13))
-      sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold key metadata (KEY_META, Redis 8.6+ RDB >= 13); convert "
-                                              "with --rdb-version {} for a Redis target of that version",
-                                              out_version_.magic(), in_version.number));
+    if (r.prefix.has_expire && !r.prefix.expire_in_seconds && !out_caps_.ms_expire)
+      sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a millisecond expire time; {}", out_version_.magic(),
+                                             first_version_with(&RdbCapabilities::ms_expire)));
+    if (!r.prefix.key_meta.empty() && !out_caps_.key_meta)
+      sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold key metadata (KEY_META); {}", out_version_.magic(),
+                                             first_version_with(&RdbCapabilities::key_meta)));
   }
 
   // A key whose output name is a start-up guard: its value joins the guard's "set max"
@@ -314,12 +316,11 @@ class Conversion {
                             total, total == 1 ? " is" : "s are", list, example));
   }
 
-  void write_guards(RdbWriter& writer) {
+  void write_guards() {
     if (!policy_.guards()) return;
     for (const App& app : policy_.apps()) {
       GuardSummary g = guards_.result(app);
-      writer.select_db(0);
-      writer.write_string_key(g.key, g.value);
+      out_.string_key(g.key, g.value);
       result_.guards.push_back(std::move(g));
     }
   }
@@ -340,47 +341,61 @@ class Conversion {
   const KeyPolicy& policy_;
   ConvertResult& result_;
   const LeftOutKeys& left_out_;
+  Output& out_;
   GuardMerge guards_;
   std::optional<CollisionCheck> collisions_;
   std::vector<RdbVersion> versions_;
   RdbVersion out_version_;
+  RdbCapabilities out_caps_;
   std::map<uint64_t, DbRoute> routes_;
   bool can_hold_[256] = {};  // output_can_hold_type for the current input
-  std::vector<ByteSource*>* sources_ = nullptr;
   uint32_t input_ = 0;
   bool input_stable_ = true;
   std::string value_;
 };
 
-// The whole conversion into `sink`, which is left for the caller to commit or cancel.
-ConvertResult run_conversion(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink) {
+// Sources that read the same inputs again from their start (their bytes stay in place).
+struct Rewound {
+  std::vector<std::unique_ptr<MemorySource>> owned;
+  std::vector<ByteSource*> sources;
+  explicit Rewound(const std::vector<ByteSource*>& of) {
+    for (ByteSource* src : of) {
+      owned.push_back(std::make_unique<MemorySource>(src->name(), src->stable_data(), src->size_hint()));
+      sources.push_back(owned.back().get());
+    }
+  }
+};
+
+// The passes over the inputs. One pass feeds the output directly when nothing must be decided
+// first. A keep-first/keep-last policy, or an output that cannot be thrown away (a live
+// server), needs every collision decided before the output receives a byte: a first pass then
+// only decides (DiscardOutput) and a second one writes.
+ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>& sources, Output& out) {
   auto start = std::chrono::steady_clock::now();
-  if (options.on_collision != CollisionPolicy::kError)
+  bool decide_first = options.on_collision != CollisionPolicy::kError || !out.discardable();
+  if (decide_first)
     for (ByteSource* src : sources)
       if (!src->stable())
-        throw Error(Errc::kNeedsSeekableInput, fmt::format("{}: --on-collision keep-first/keep-last reads the input twice; "
-                                                  "give it a regular file, not a pipe",
-                                                  src->name()));
+        throw Error(Errc::kNeedsSeekableInput,
+                    fmt::format("{}: {} reads the input twice; give it a regular file, not a pipe", src->name(),
+                                options.on_collision != CollisionPolicy::kError ? "--on-collision keep-first/keep-last"
+                                                                                : "this output"));
   KeyPolicy policy(options.key_policy());
+  ConvertResult decided;
+  LeftOutKeys losers;
+  if (decide_first) {
+    DiscardOutput nowhere;
+    losers = Conversion(options, policy, decided, LeftOutKeys{}, nowhere).run(sources);
+  }
   ConvertResult result;
-  LeftOutKeys none;
-  LeftOutKeys losers = Conversion(options, policy, result, none).run(sources, sink);
-  if (!losers.empty()) {
-    // --on-collision keep-first/keep-last: convert again from the start, leaving them out.
-    std::vector<ConvertResult::CollisionDrop> drops = std::move(result.collision_drops);
-    uint64_t collisions = result.collisions;
-    std::vector<std::unique_ptr<MemorySource>> again;
-    std::vector<ByteSource*> again_ptrs;
-    for (ByteSource* src : sources) {
-      again.push_back(std::make_unique<MemorySource>(src->name(), src->stable_data(), src->size_hint()));
-      again_ptrs.push_back(again.back().get());
-    }
-    sink.restart();
-    result = ConvertResult{};
-    if (!Conversion(options, policy, result, losers).run(again_ptrs, sink).empty() || result.collisions != 0)
+  if (decide_first) {
+    Rewound again(sources);
+    if (!Conversion(options, policy, result, losers, out).run(again.sources).empty() || result.collisions != 0)
       throw Error(Errc::kInternal, "collisions remain after leaving keys out");
-    result.collisions = collisions;
-    result.collision_drops = std::move(drops);
+    result.collisions = decided.collisions;
+    result.collision_drops = std::move(decided.collision_drops);
+  } else {
+    Conversion(options, policy, result, losers, out).run(sources);
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
@@ -392,15 +407,8 @@ ConvertResult run_conversion(const ConvertOptions& options, std::vector<ByteSour
   for (ByteSource* src : sources)
     if (std::string why = src->changed_since_open(); !why.empty())
       throw Error(Errc::kInputChanged, fmt::format("{}: input changed while reading ({}); nothing was written",
-                                                  src->name(), why));
+                                                   src->name(), why));
   throw;
-}
-
-void check_inputs_unchanged(const std::vector<ByteSource*>& sources) {
-  for (ByteSource* src : sources)
-    if (std::string why = src->changed_since_open(); !why.empty())
-      throw Error(Errc::kInputChanged, fmt::format("{}: input changed while reading ({}); nothing was written",
-                                                  src->name(), why));
 }
 
 }  // namespace
@@ -432,89 +440,35 @@ RdbVersion default_output_version(const std::vector<RdbVersion>& inputs) {
   return out;
 }
 
-ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink) {
-  try {
-    ConvertResult result;
-    try {
-      result = run_conversion(options, sources, sink);
-      check_inputs_unchanged(sources);
-    } catch (const Error&) {
-      rethrow_with_input_state(sources);
-    }
-    sink.finalize();
-    result.output_bytes = sink.bytes_written();
-    return result;
-  } catch (...) {
-    sink.cancel();
-    throw;
-  }
+void check_inputs_unchanged(const std::vector<ByteSource*>& sources) {
+  for (ByteSource* src : sources)
+    if (std::string why = src->changed_since_open(); !why.empty())
+      throw Error(Errc::kInputChanged, fmt::format("{}: input changed while reading ({}); nothing was written",
+                                                   src->name(), why));
 }
 
-ConvertResult convert(const ConvertOptions& options) {
-  if (options.inputs.empty()) throw Error(Errc::kBadOption, "no input file");
-  // Every output (the RDB file, the report) is checked against every input and each other
-  // before anything is read, and created as a temporary file next to its final name.
-  std::vector<OutputPath> outputs;
-  if (!options.dry_run) outputs.push_back({"--output", options.output});
-  if (!options.report.empty()) outputs.push_back({"--report", options.report});
-  check_output_paths(options.inputs, outputs, options.overwrite);
-  std::vector<std::unique_ptr<FileSource>> files;
-  std::vector<ByteSource*> sources;
-  for (const auto& path : options.inputs) {
-    files.push_back(std::make_unique<FileSource>(path));
-    sources.push_back(files.back().get());
-  }
-  std::unique_ptr<ByteSink> rdb;
-  AtomicFileSink* rdb_file = nullptr;
-  if (options.dry_run) {
-    rdb = std::make_unique<NullSink>();
-  } else {
-    auto f = std::make_unique<AtomicFileSink>(options.output, options.overwrite);
-    rdb_file = f.get();
-    rdb = std::move(f);
-  }
-  std::unique_ptr<AtomicFileSink> report;
-  if (!options.report.empty()) report = std::make_unique<AtomicFileSink>(options.report, options.overwrite);
-
-  auto start = std::chrono::steady_clock::now();
-  ConvertResult result;
+ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, Output& out) {
   try {
-    result = run_conversion(options, sources, *rdb);
+    ConvertResult result = run_passes(options, sources, out);
     check_inputs_unchanged(sources);
+    return result;
   } catch (const Error&) {
     rethrow_with_input_state(sources);
   }
-  if (rdb_file) {
-    rdb_file->prepare();  // flushed, fsync'ed, closed: ready to be renamed into place
-    if (options.verify_output) {
-      // The written file must read back whole, with a good CRC, no duplicate key and every key
-      // that was written.
-      FileSource written(rdb_file->temp_path());
-      VerifyResult v;
-      try {
-        v = verify(written, VerifyOptions{true});
-      } catch (const Error& e) {
-        throw Error(Errc::kInternal, fmt::format("the written output does not verify: {}", e.what()));
-      }
-      if (v.keys != result.keys_written)
-        throw Error(Errc::kInternal, fmt::format("{}: re-reading the output found {} keys, {} were written",
-                                                     rdb_file->temp_path(), v.keys, result.keys_written));
-      result.output_verified = true;
-    }
-  } else {
-    rdb->finalize();
+}
+
+ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, ByteSink& sink) {
+  RdbFileOutput out(sink);
+  try {
+    ConvertResult result = convert(options, std::move(sources), out);
+    out.prepare();
+    out.commit();
+    result.output_bytes = out.bytes_written();
+    return result;
+  } catch (...) {
+    out.cancel();
+    throw;
   }
-  result.output_bytes = rdb->bytes_written();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<AtomicFileSink*> group;
-  if (rdb_file) group.push_back(rdb_file);
-  if (report) {
-    std::string json = report_json(options, result);
-    report->write(json.data(), json.size());
-    group.push_back(report.get());
-  }
-  commit_together(group);
-  return result;
 }
 
 }  // namespace rdbrekey

@@ -4,31 +4,17 @@
 #include <queue>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "rdbrekey/format.h"
 #include "rdbrekey/key_rules.h"
 #include "rdbrekey/record_scanner.h"
+#include "rdbrekey/json_bytes.h"
 
 namespace rdbrekey {
 namespace {
 
 constexpr size_t kMaxQueuesPerDb = 1000;
-
-// What a server of each family/version accepts (../shared/spec/rdb-format.md §1.2, §5):
-// the highest REDIS version, whether VALKEY080 loads, the highest value type (REDIS magic),
-// and whether the SLOT_INFO opcode (244) is known.
-struct Loader {
-  const char* name;
-  int max_redis_version;
-  bool valkey80;
-  int max_type;
-  bool slot_info;
-};
-constexpr Loader kLoaders[] = {
-    {"Redis 7.0", 10, false, 19, false},  {"Redis 7.2", 11, false, 21, false},
-    {"Redis 7.4 / 8.0-8.4", 12, false, 25, true}, {"Valkey 7.2 / 8.x", 11, false, 21, false},
-    {"Valkey 9.x", 11, true, 21, true},
-};
 
 }  // namespace
 
@@ -104,25 +90,53 @@ InspectResult inspect(ByteSource& src, const InspectOptions& opt) {
     top.pop();
   }
   std::reverse(res.largest.begin(), res.largest.end());
-  for (const Loader& l : kLoaders) {
-    ServerVerdict v{l.name, true, {}};
-    if (res.version.is_valkey()) {
-      if (!l.valkey80) v = {l.name, false, "it does not read VALKEY080 files"};
-    } else if (res.version.number > l.max_redis_version) {
-      v = {l.name, false, fmt::format("it reads RDB versions up to {} only", l.max_redis_version)};
-    } else {
-      for (uint8_t t : types_seen)
-        if (t > l.max_type) {
-          v = {l.name, false, fmt::format("it does not know value type {} ({})", t, type_name(t, res.version))};
-          break;
-        }
-      if (v.loads && has_slot_info && !l.slot_info) v = {l.name, false, "it does not know the SLOT_INFO opcode"};
-      if (v.loads && has_key_meta) v = {l.name, false, "it does not know key metadata (KEY_META)"};
-    }
+  FileTraits traits{res.version, types_seen, has_slot_info, has_key_meta};
+  for (const ServerRelease& server : server_releases()) {
+    std::string why = why_not_loaded(server, traits);
+    ServerVerdict v{server.name, why.empty(), why};
     if (v.loads && (res.module_aux || res.module_values)) v.why = "only with the modules the file's data belongs to";
     res.servers.push_back(std::move(v));
   }
   return res;
+}
+
+std::string inspect_json(const std::string& file, const InspectResult& r) {
+  using Json = nlohmann::ordered_json;
+  auto str = [](std::string_view b) { return bytes_as_code_points(b); };
+  Json j;
+  j["file"] = str(file);
+  j["version"] = r.version.magic();
+  j["bytes"] = r.bytes;
+  j["checksum"] = r.checksum_present ? Json("verified") : Json(nullptr);
+  j["aux"] = Json::object();
+  for (const auto& [k, v] : r.aux) j["aux"][str(k)] = str(v);
+  j["databases"] = Json::array();
+  for (const auto& [db, d] : r.dbs) {
+    Json types = Json::object();
+    for (const auto& [t, n] : d.by_type) types[t] = n;
+    Json queues = Json::array();
+    for (const auto& q : d.queues) queues.push_back(str(q));
+    j["databases"].push_back({{"db", db},
+                              {"keys", d.keys},
+                              {"types", std::move(types)},
+                              {"with_ttl", d.with_ttl},
+                              {"expired", d.expired},
+                              {"value_bytes", d.value_bytes},
+                              {"prefix", d.prefix.empty() ? Json(nullptr) : Json(str(d.prefix))},
+                              {"renamed", d.renamed},
+                              {"already_prefixed", d.already_prefixed},
+                              {"hashtagged", d.hashtagged},
+                              {"queues", std::move(queues)}});
+  }
+  j["functions"] = r.functions;
+  j["module_aux"] = r.module_aux;
+  j["module_values"] = r.module_values;
+  j["largest"] = Json::array();
+  for (const auto& k : r.largest)
+    j["largest"].push_back({{"db", k.db}, {"key", str(k.key)}, {"type", k.type}, {"bytes", k.bytes}});
+  j["servers"] = Json::array();
+  for (const auto& s : r.servers) j["servers"].push_back({{"server", s.server}, {"loads", s.loads}, {"note", s.why}});
+  return j.dump(2, ' ', true) + "\n";
 }
 
 }  // namespace rdbrekey

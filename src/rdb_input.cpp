@@ -68,11 +68,7 @@ uint64_t RdbInput::read_len_slow(const char* what) {
     return v;
   }
   if (b == rdb::kLen64) {
-    if (refuse_len64_)
-      fail(Errc::kCannotHold,
-           fmt::format("64-bit length in {}: the output RDB version (< 8) cannot hold it; "
-                       "choose --rdb-version 8 or later",
-                       what));
+    ++len64_seen_;
     if (!src_.ensure(9)) truncated(what, 9 - src_.available());
     const uint8_t* p = src_.pos() + 1;
     uint64_t v = 0;

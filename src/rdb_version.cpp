@@ -113,16 +113,70 @@ std::string_view type_name(uint8_t type, RdbVersion in) {
   }
 }
 
-std::string_view loaders_of(RdbVersion v) {
-  if (v.is_valkey()) return "Valkey >= 9.0 only";
-  switch (v.number) {
-    case 12: return "Redis >= 7.4 only (no Valkey)";
-    case 13: return "Redis >= 8.6 only (no Valkey)";
-    case 14: return "Redis >= 8.8 only (no Valkey)";
-    case 11: return "Redis >= 7.2 and every Valkey";
-    case 10: return "Redis >= 7.0 and every Valkey";
-    default: return "every Redis and Valkey release of its era and later";
-  }
+bool RdbVersion::has_checksum() const { return capabilities_of(*this).checksum; }
+bool RdbVersion::has_64bit_lengths() const { return capabilities_of(*this).len64; }
+
+RdbCapabilities capabilities_of(RdbVersion v) {
+  // VALKEY080 holds everything REDIS0011 does, and SLOT_INFO; no KEY_META (a Redis opcode).
+  int n = v.is_valkey() ? 11 : v.number;
+  RdbCapabilities c;
+  c.ms_expire = n >= 3;
+  c.checksum = n >= 5;
+  c.aux = n >= 7;
+  c.len64 = n >= 8;
+  c.lru_lfu_hints = n >= 9;
+  c.module_aux = n >= 9;
+  c.function2 = n >= 10;
+  c.slot_info = v.is_valkey() || n >= 12;
+  c.key_meta = !v.is_valkey() && n >= 13;
+  return c;
+}
+
+namespace {
+
+constexpr ServerRelease kReleases[] = {
+    // name                   REDIS  VALKEY080  type  SLOT_INFO  KEY_META
+    {"Redis 2.6-3.0", 6, false, 13, false, false},
+    {"Redis 3.2", 7, false, 14, false, false},
+    {"Redis 4.0", 8, false, 14, false, false},
+    {"Redis 5.0-6.2", 9, false, 15, false, false},
+    {"Redis 7.0", 10, false, 19, false, false},
+    {"Redis 7.2", 11, false, 21, false, false},
+    {"Redis 7.4 / 8.0-8.4", 12, false, 25, true, false},
+    {"Redis 8.6", 13, false, 26, true, true},
+    {"Redis 8.8", 14, false, 28, true, true},
+    {"Valkey 7.2 / 8.x", 11, false, 21, false, false},
+    {"Valkey 9.x", 11, true, 21, true, false},
+};
+
+}  // namespace
+
+std::span<const ServerRelease> server_releases() { return kReleases; }
+
+std::string why_not_loaded(const ServerRelease& s, const FileTraits& f) {
+  if (f.version.is_valkey()) return s.loads_valkey80 ? "" : "it does not read VALKEY080 files";
+  if (f.version.number > s.max_redis_version)
+    return fmt::format("it reads RDB versions up to {} only", s.max_redis_version);
+  for (uint8_t t : f.types)
+    if (t > s.max_redis_type) return fmt::format("it does not know value type {} ({})", t, type_name(t, f.version));
+  if (f.slot_info && !s.knows_slot_info) return "it does not know the SLOT_INFO opcode";
+  if (f.key_meta && !s.knows_key_meta) return "it does not know key metadata (KEY_META)";
+  return "";
+}
+
+std::string loaders_of(RdbVersion v) {
+  std::string out;
+  FileTraits f{v, {}, false, false};
+  for (const ServerRelease& s : kReleases)
+    if (why_not_loaded(s, f).empty()) out += (out.empty() ? "" : ", ") + std::string(s.name);
+  return out.empty() ? "no release" : out;
+}
+
+std::string first_loader_of(RdbVersion v) {
+  FileTraits f{v, {}, false, false};
+  for (const ServerRelease& s : kReleases)
+    if (why_not_loaded(s, f).empty()) return s.name;
+  return "no release";
 }
 
 }  // namespace rdbrekey

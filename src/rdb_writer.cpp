@@ -6,40 +6,10 @@
 
 namespace rdbrekey {
 
-namespace {
+// Lengths and strings are encoded by the encoding core (rdb_encoding.h).
+void RdbWriter::write_length(uint64_t len) { append_length(sink_, len); }
 
-// A length in a fixed-width form: 0x81 + 8 bytes big-endian (RDB >= 8) or 0x80 + 4 bytes.
-size_t encode_fixed_length(uint8_t* out, uint64_t len, bool wide) {
-  int bytes = wide ? 8 : 4;
-  out[0] = wide ? rdb::kLen64 : rdb::kLen32;
-  for (int i = 0; i < bytes; ++i) out[1 + i] = static_cast<uint8_t>(len >> (8 * (bytes - 1 - i)));
-  return 1 + static_cast<size_t>(bytes);
-}
-
-}  // namespace
-
-size_t encode_length(uint8_t* out, uint64_t len) {
-  if (len < (1u << 6)) {
-    out[0] = static_cast<uint8_t>(len);
-    return 1;
-  }
-  if (len < (1u << 14)) {
-    out[0] = static_cast<uint8_t>(0x40 | (len >> 8));
-    out[1] = static_cast<uint8_t>(len);
-    return 2;
-  }
-  return encode_fixed_length(out, len, len > 0xffffffffULL);
-}
-
-void RdbWriter::write_length(uint64_t len) {
-  uint8_t* p = sink_.reserve(9);
-  sink_.commit(encode_length(p, len));
-}
-
-void RdbWriter::write_string(std::string_view s) {
-  write_length(s.size());
-  sink_.write(s.data(), s.size());
-}
+void RdbWriter::write_string(std::string_view s) { append_plain_string(sink_, s); }
 
 void RdbWriter::write_header() {
   std::string magic = version_.magic();
@@ -54,6 +24,7 @@ void RdbWriter::write_aux(std::string_view field, std::string_view value) {
 
 namespace {
 
+// RESIZEDB with both counts in the fixed-width length form (patched in place by finish()).
 size_t encode_resize_db(uint8_t* out, uint64_t keys, uint64_t expires, bool wide) {
   out[0] = rdb::kOpResizeDb;
   size_t n = 1 + encode_fixed_length(out + 1, keys, wide);
@@ -67,7 +38,7 @@ void RdbWriter::write_select_db(uint64_t db) {
   write_length(db);
   db_selected_ = true;
   db_ = db;
-  if (!resize_db_written_ && version_.number >= 7 && sink_.can_patch()) {
+  if (!resize_db_written_ && capabilities_of(version_).aux && sink_.can_patch()) {
     resize_db_written_ = true;
     resize_db_offset_ = sink_.bytes_written();
     resize_db_len_ = encode_resize_db(resize_db_bytes_, 0, 0, version_.has_64bit_lengths());
@@ -85,16 +56,15 @@ void RdbWriter::write_prefix(const KeyPrefix& prefix) {
       sink_.write(prefix.expire_raw, 8);
     }
   }
-  // LRU/LFU hints only exist from RDB 9 on; older targets do without them.
-  if (version_.number >= 9) {
-    if (prefix.has_idle) {
-      sink_.put(rdb::kOpIdle);
-      write_length(prefix.idle);
-    }
-    if (prefix.has_freq) {
-      sink_.put(rdb::kOpFreq);
-      sink_.put(prefix.freq);
-    }
+  // Whether the version can hold them is the caller's decision (rdb_version.h): the writer
+  // writes what it is given.
+  if (prefix.has_idle) {
+    sink_.put(rdb::kOpIdle);
+    write_length(prefix.idle);
+  }
+  if (prefix.has_freq) {
+    sink_.put(rdb::kOpFreq);
+    sink_.put(prefix.freq);
   }
   if (!prefix.key_meta.empty()) {
     sink_.put(rdb::kOpKeyMeta);
@@ -119,9 +89,8 @@ void RdbWriter::finish() {
     sink_.patch(resize_db_offset_, resize_db_bytes_, real, resize_db_len_);
   }
   if (version_.has_checksum()) {
-    uint64_t crc = sink_.checksum();
     uint8_t raw[8];
-    for (int i = 0; i < 8; ++i) raw[i] = static_cast<uint8_t>(crc >> (8 * i));
+    encode_le64(raw, sink_.checksum());
     sink_.write_unchecksummed(raw, 8);
   }
 }

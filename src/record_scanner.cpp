@@ -21,14 +21,9 @@ RdbVersion RecordScanner::read_header() {
   std::memcpy(magic, src_.pos(), rdb::kMagicSize);
   auto v = parse_magic(std::string_view(magic, rdb::kMagicSize));
   if (!v) {
-    std::string hint;
-    if (static_cast<uint8_t>(magic[0]) == 0x1f && static_cast<uint8_t>(magic[1]) == 0x8b)
-      hint = " (this is gzip data: decompress it first)";
-    else if (std::memcmp(magic, "$EOF:", 5) == 0)
-      hint = " (a diskless-replication stream: strip the $EOF:<mark> framing first)";
     in_.fail(Errc::kNotRdb,
-             fmt::format("not an RDB file: starts with {}, expected \"REDIS\" + 4 digits or \"VALKEY\" + 3 digits{}",
-                         quote_bytes(magic, rdb::kMagicSize), hint));
+             fmt::format("not an RDB file: starts with {}, expected \"REDIS\" + 4 digits or \"VALKEY\" + 3 digits",
+                         quote_bytes(magic, rdb::kMagicSize)));
   }
   if (!is_known_version(*v)) {
     in_.fail(Errc::kUnknownVersion,

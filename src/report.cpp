@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rdbrekey/json_bytes.h"
+
 namespace rdbrekey {
 namespace {
 
@@ -26,20 +28,6 @@ Json counts(const DbStats& s) {
 }
 
 }  // namespace
-
-std::string bytes_as_code_points(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  for (unsigned char c : bytes) {
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-  return out;
-}
 
 std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
   auto str = [](std::string_view s) { return bytes_as_code_points(s); };
@@ -77,6 +65,7 @@ std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
   j["functions"] = r.functions;
   j["module_aux"] = r.module_aux;
   j["slot_records_dropped"] = r.slot_records_dropped;
+  j["hints_dropped"] = r.hints_dropped;
   j["seconds"] = static_cast<double>(static_cast<int64_t>(r.seconds * 1000)) / 1000;
   return j.dump(2, ' ', true) + "\n";
 }

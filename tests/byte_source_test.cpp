@@ -27,13 +27,14 @@ std::string many_keys(int n) {
 
 // A mapped input that shrinks while it is read (a backup job rewriting it in place) ends in a
 // clean "input changed while reading" error, not in SIGBUS.
-TEST(FileSource, ShrinkingWhileMappedIsACleanError) {
+TEST(ByteSources, ShrinkingWhileMappedIsACleanError) {
   test::TempDir dir;
   std::string path = dir.file("in.rdb");
   test::write_file(path, many_keys(20000));  // about 4.3 MB
   for (bool through_converter : {false, true}) {
     test::write_file(path, many_keys(20000));
-    FileSource src(path);
+    std::unique_ptr<ByteSource> src_input = open_input(path);
+  ByteSource& src = *src_input;
     ASSERT_TRUE(src.stable());
     ASSERT_EQ(::truncate(path.c_str(), 100000), 0);
     try {
@@ -56,11 +57,12 @@ TEST(FileSource, ShrinkingWhileMappedIsACleanError) {
 }
 
 // A file rewritten in place with the same size is noticed by its modification time.
-TEST(FileSource, ModifiedWhileReadIsNoticed) {
+TEST(ByteSources, ModifiedWhileReadIsNoticed) {
   test::TempDir dir;
   std::string path = dir.file("in.rdb");
   test::write_file(path, many_keys(10));
-  FileSource src(path);
+  std::unique_ptr<ByteSource> src_input = open_input(path);
+  ByteSource& src = *src_input;
   EXPECT_EQ(src.changed_since_open(), "");
   timespec times[2] = {{0, UTIME_OMIT}, {12345, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
@@ -79,7 +81,7 @@ TEST(FileSource, ModifiedWhileReadIsNoticed) {
 
 // Reading stops at the end marker and its checksum: a stream that goes on forever after it
 // (cat dump.rdb /dev/zero) is not read to its end.
-TEST(FileSource, NothingIsReadPastTheEndMarker) {
+TEST(ByteSources, NothingIsReadPastTheEndMarker) {
   std::string dump = many_keys(100);
   test::StreamSource endless("<stdin>", dump, 4096, true);
   VerifyResult v = verify(endless);
@@ -96,11 +98,12 @@ TEST(FileSource, NothingIsReadPastTheEndMarker) {
   // From a file, the bytes after the end are counted without being read.
   test::TempDir dir;
   test::write_file(dir.file("tail.rdb"), dump + std::string(5000, 'x'));
-  FileSource tail(dir.file("tail.rdb"));
+  std::unique_ptr<ByteSource> tail_input = open_input(dir.file("tail.rdb"));
+  ByteSource& tail = *tail_input;
   EXPECT_EQ(verify(tail).trailing_bytes, 5000u);
 }
 
-TEST(FileSource, PipesAreReadInSteps) {
+TEST(ByteSources, PipesAreReadInSteps) {
   // A FIFO is not stable and has no size; it reads whole.
   test::TempDir dir;
   std::string fifo = dir.file("in.fifo");
@@ -111,7 +114,8 @@ TEST(FileSource, PipesAreReadInSteps) {
     test::write_file(fifo, dump);
     ::_exit(0);
   }
-  FileSource src(fifo);
+  std::unique_ptr<ByteSource> src_input = open_input(fifo);
+  ByteSource& src = *src_input;
   EXPECT_FALSE(src.stable());
   EXPECT_EQ(src.size_hint(), 0u);
   EXPECT_EQ(verify(src).keys, 30000u);

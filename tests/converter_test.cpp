@@ -332,7 +332,8 @@ TEST(Collisions, InputThatCannotBeReadAgain) {
     test::write_file(fifo, data);
     ::_exit(0);
   }
-  FileSource src(fifo);
+  std::unique_ptr<ByteSource> src_input = open_input(fifo);
+  ByteSource& src = *src_input;
   MemorySink sink;
   ConvertOptions opt;
   opt.apps = {{0, "condo"}};

@@ -50,7 +50,8 @@ TEST(MemoryBound, OneGibValueThroughAPipe) {
     ::_exit(0);
   }
   long before = peak_rss_kib();
-  FileSource src(fifo);
+  std::unique_ptr<ByteSource> src_input = open_input(fifo);
+  ByteSource& src = *src_input;
   NullSink sink;
   ConvertOptions opt;
   opt.apps = {{0, "condo"}};

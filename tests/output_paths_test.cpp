@@ -101,7 +101,8 @@ TEST(AtomicFileSink, CommitTogetherIsAllOrNothing) {
     AtomicFileSink a(dir.file("a.rdb"), false), b(dir.file("b.json"), false);
     a.write("A", 1);
     b.write("B", 1);
-    commit_together({&a, &b});
+    Committable* parts[] = {&a, &b};
+    commit_together(parts);
   }
   EXPECT_EQ(test::read_file(dir.file("a.rdb")), "A");
   EXPECT_EQ(test::read_file(dir.file("b.json")), "B");
@@ -112,7 +113,8 @@ TEST(AtomicFileSink, CommitTogetherIsAllOrNothing) {
     b.write("D", 1);
     test::write_file(dir.file("d.json"), "someone else's");
     try {
-      commit_together({&a, &b});
+      Committable* parts[] = {&a, &b};
+      commit_together(parts);
       ADD_FAILURE();
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), Errc::kOutputExists);

@@ -135,10 +135,13 @@ TEST(RdbInput, UnknownStringEncoding) {
   EXPECT_EQ(code_of([&] { r.in.skip_string("s"); }), Errc::kBadFraming);
 }
 
-TEST(RdbInput, Refuses64BitLengthsWhenAsked) {
-  Reader r(RdbBuilder("").len(0x100000000ull).bytes(), 9);
-  r.in.set_refuse_len64(true);
-  EXPECT_EQ(code_of([&] { r.in.read_len("len"); }), Errc::kCannotHold);
+TEST(RdbInput, Counts64BitLengths) {
+  Reader r(RdbBuilder("").len(0x100000000ull).len(5).len(0xffffffffull).bytes(), 9);
+  EXPECT_EQ(r.in.len64_seen(), 0u);
+  EXPECT_EQ(r.in.read_len("len"), 0x100000000ull);
+  EXPECT_EQ(r.in.read_len("len"), 5u);
+  EXPECT_EQ(r.in.read_len("len"), 0xffffffffull);
+  EXPECT_EQ(r.in.len64_seen(), 1u);  // the 32-bit form is not counted
 }
 
 }  // namespace

@@ -83,17 +83,28 @@ TEST(RdbWriter, WritesAFileTheScannerReadsBack) {
   EXPECT_TRUE(sc.summary().checksum_present);
 }
 
-TEST(RdbWriter, OldVersionsHaveNoTrailerAndNoHints) {
+TEST(RdbWriter, OldVersionsHaveNoTrailer) {
   MemorySink sink;
   RdbWriter w(sink, RdbVersion{RdbFamily::kRedis, 4});
   w.write_header();
-  KeyPrefix p;
-  p.has_idle = true;
-  p.idle = 5;
-  w.write_key_header(p, 0, RenamedKey::of("k"));
+  w.write_key_header(KeyPrefix{}, 0, RenamedKey::of("k"));
   sink.write("\x01v", 2);
   w.finish();
   EXPECT_EQ(bytes_of(sink), std::string("REDIS0004\x00\x01k\x01v\xff", 15));
+}
+
+// The writer writes the hints it is given: whether a version holds them is decided by the
+// converter from rdb_version's table (Outputs.WhatTheOutputVersionCannotHold).
+TEST(RdbWriter, HintsAreWrittenAsGiven) {
+  MemorySink sink;
+  RdbWriter w(sink, RdbVersion{RdbFamily::kRedis, 9});
+  KeyPrefix p;
+  p.has_idle = true;
+  p.idle = 5;
+  p.has_freq = true;
+  p.freq = 7;
+  w.write_key_header(p, 0, RenamedKey::of("k"));
+  EXPECT_EQ(bytes_of(sink), std::string("\xf8\x05\xf9\x07\x00\x01k", 7));
 }
 
 TEST(RdbWriter, ValkeyMagic) {

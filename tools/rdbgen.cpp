@@ -1,5 +1,6 @@
 // rdbgen: writes a seeded, valid RDB file (benchmark and large-input test data) without a
-// server. The generator itself is tools/rdbgen_lib.h (shared with bench/micro_bench.cpp).
+// server. The generator itself is the library rdbgen_lib (tools/rdbgen_lib.h, shared with
+// bench/micro_bench.cpp).
 //
 //   rdbgen --profile small|mixed|huge-values --seed N -o FILE [--keys N] [--rdb-version 10|11]
 #include <CLI/CLI.hpp>

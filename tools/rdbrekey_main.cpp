@@ -9,8 +9,10 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <system_error>
 #include <vector>
 #include <optional>
@@ -114,22 +116,6 @@ uint64_t parse_number_option(const std::string& text, const std::string& option,
   return v;
 }
 
-// A JSON string (binary key bytes escaped as \u00XX).
-std::string json_str(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 std::map<uint64_t, std::string> parse_apps(const std::vector<std::string>& args) {
   std::map<uint64_t, std::string> apps;
   for (const auto& a : args) {
@@ -153,38 +139,7 @@ int64_t now_ms() {
 
 void print_inspect(const std::string& name, const InspectResult& r, bool json) {
   if (json) {
-    std::string j = fmt::format("{{\n  \"file\": {},\n  \"version\": \"{}\",\n  \"bytes\": {},\n  \"checksum\": {},\n  \"aux\": {{",
-                                json_str(name), r.version.magic(), r.bytes, r.checksum_present ? "\"verified\"" : "null");
-    bool first = true;
-    for (const auto& [k, v] : r.aux) {
-      j += fmt::format("{}\n    {}: {}", first ? "" : ",", json_str(k), json_str(v));
-      first = false;
-    }
-    j += "\n  },\n  \"databases\": [";
-    first = true;
-    for (const auto& [db, d] : r.dbs) {
-      std::string types, queues;
-      for (const auto& [t, n] : d.by_type) types += fmt::format("{}{}: {}", types.empty() ? "" : ", ", json_str(t), n);
-      for (const auto& q : d.queues) queues += fmt::format("{}{}", queues.empty() ? "" : ", ", json_str(q));
-      j += fmt::format(
-          "{}\n    {{\"db\": {}, \"keys\": {}, \"types\": {{{}}}, \"with_ttl\": {}, \"expired\": {}, "
-          "\"value_bytes\": {}, \"prefix\": {}, \"renamed\": {}, \"already_prefixed\": {}, \"hashtagged\": {}, "
-          "\"queues\": [{}]}}",
-          first ? "" : ",", db, d.keys, types, d.with_ttl, d.expired, d.value_bytes,
-          d.prefix.empty() ? "null" : json_str(d.prefix), d.renamed, d.already_prefixed, d.hashtagged, queues);
-      first = false;
-    }
-    j += fmt::format("\n  ],\n  \"functions\": {},\n  \"module_aux\": {},\n  \"module_values\": {},\n  \"largest\": [",
-                     r.functions, r.module_aux, r.module_values);
-    for (size_t i = 0; i < r.largest.size(); ++i)
-      j += fmt::format("{}\n    {{\"db\": {}, \"key\": {}, \"type\": {}, \"bytes\": {}}}", i ? "," : "",
-                       r.largest[i].db, json_str(r.largest[i].key), json_str(r.largest[i].type), r.largest[i].bytes);
-    j += "\n  ],\n  \"servers\": [";
-    for (size_t i = 0; i < r.servers.size(); ++i)
-      j += fmt::format("{}\n    {{\"server\": {}, \"loads\": {}, \"note\": {}}}", i ? "," : "",
-                       json_str(r.servers[i].server), r.servers[i].loads, json_str(r.servers[i].why));
-    j += "\n  ]\n}\n";
-    fmt::print("{}", j);
+    fmt::print("{}", inspect_json(name, r));
     return;
   }
   fmt::print("{}: {}, {} bytes, checksum {}\n", name, r.version.magic(), fmt_count(r.bytes),
@@ -290,6 +245,231 @@ void print_error(const char* kind, const std::string& what) {
   std::fprintf(stderr, "rdbrekey: %s: %s\n", kind, what.c_str());
 }
 
+// ---- convert ------------------------------------------------------------------------------------
+
+// The command line of `convert`, as typed (checked and turned into ConvertOptions by run()).
+struct ConvertCommand {
+  CLI::App* cmd = nullptr;
+  ConvertOptions opt;
+  std::vector<std::string> app_args;
+  std::string unmapped = "error", rdb_version = "auto", data_version = "2", on_collision = "error";
+  std::string progress_mode = "auto", drop_expired;
+  bool quiet = false;
+
+  void add_to(CLI::App& app);
+  int run();
+
+ private:
+  void check_and_fill_options();
+  std::function<void(const Progress&)> progress_printer(bool& shown);
+};
+
+void ConvertCommand::add_to(CLI::App& app) {
+  cmd = app.add_subcommand("convert", "Convert RDB files into one RDB with every key in db 0 under its "
+                                      "application's prefix");
+  cmd->add_option("inputs", opt.inputs, "Input RDB file(s); - reads standard input")->required();
+  cmd->add_option("-o,--output", opt.output,
+                  "Output RDB file (written atomically: temp file, fsync, rename); never an input, and only a "
+                  "regular file is ever replaced")
+      ->required();
+  cmd->add_option("-a,--app", app_args,
+                  "DB=NAME: database DB belongs to application NAME, an npm package name (@app/resident-app -> "
+                  "prefix resident_app) or a plain prefix; repeatable");
+  cmd->add_option("--unmapped", unmapped,
+                  "Databases with no --app: error (default; lists them), drop (leave their keys out), keep (copy "
+                  "their keys unrenamed)")
+      ->check(CLI::IsMember({"error", "drop", "keep"}));
+  cmd->add_option("--hashtag", opt.hashtags,
+                  "Key family F whose keys F:<name>:<rest> become {P:F:<name>}:<rest> (one cluster slot per "
+                  "name); repeatable; default: bull")
+      ->default_str("bull");
+  cmd->add_option("--data-version", data_version,
+                  "Start-up guard P:data_version written for every application, a whole number 0..2^53 (a larger "
+                  "existing number is kept); 0 writes none")
+      ->default_val("2");
+  cmd->add_option("--rdb-version", rdb_version,
+                  "Output RDB version: auto (the input's up to REDIS0011, which Redis >= 7.2 and every Valkey "
+                  "load; VALKEY080 stays VALKEY080), or a number / magic such as 10, 12, REDIS0011, VALKEY080")
+      ->default_val("auto");
+  cmd->add_flag("-f,--force", opt.overwrite, "Replace the output (and report) file if it exists");
+  cmd->add_flag("-n,--dry-run", opt.dry_run,
+                "Read and check everything, write nothing; print the plan with 20 sample renames per database");
+  cmd->add_flag("--verify", opt.verify_output,
+                "Read the written file back (framing, CRC, key count, no duplicate key) before renaming it into "
+                "place");
+  cmd->add_option("--on-collision", on_collision,
+                  "Keys that renaming makes equal: error (default: list them, write nothing), keep-first / "
+                  "keep-last (keep the first / last in input order, leave out and report the others)")
+      ->check(CLI::IsMember({"error", "keep-first", "keep-last"}))
+      ->default_val("error");
+  cmd->add_option("--progress", progress_mode,
+                  "Progress line on stderr (bytes done of total, keys/s, ETA): auto (only on a terminal), always, "
+                  "never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_val("auto");
+  cmd->add_option("--drop-expired", drop_expired,
+                  "Leave out keys already expired at UNIX_MS (milliseconds since the epoch; default: now)")
+      ->expected(0, 1)
+      ->default_str("now");
+  cmd->add_option("--report", opt.report,
+                  "Also write the summary as JSON to this file (written atomically with the output; never an "
+                  "input or the output; replaced only with --force)");
+  cmd->add_flag("-q,--quiet", quiet, "Print nothing on success");
+  cmd->footer(kExitCodes);
+}
+
+void ConvertCommand::check_and_fill_options() {
+  opt.apps = parse_apps(app_args);
+  opt.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop
+                 : unmapped == "keep" ? UnmappedPolicy::kKeep
+                                      : UnmappedPolicy::kError;
+  // Numbers above 2^53 would not compare exactly with the doubles of the "set max".
+  opt.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);
+  if (rdb_version != "auto") {
+    opt.target = parse_version_name(rdb_version);
+    if (!opt.target)
+      throw Error(Errc::kBadOption,
+                  fmt::format("--rdb-version \"{}\": expected auto, 1..14, REDIS0001..REDIS0014 or VALKEY080",
+                              rdb_version));
+  }
+  if (opt.dry_run) opt.sample_renames = 20;
+  opt.on_collision = on_collision == "keep-first"  ? CollisionPolicy::kKeepFirst
+                     : on_collision == "keep-last" ? CollisionPolicy::kKeepLast
+                                                   : CollisionPolicy::kError;
+  if (cmd->count("--drop-expired")) {
+    if (drop_expired.empty() || drop_expired == "now")
+      opt.drop_expired_before = now_ms();
+    else
+      opt.drop_expired_before = static_cast<int64_t>(
+          parse_number_option(drop_expired, "--drop-expired", std::numeric_limits<int64_t>::max()));
+  }
+}
+
+// A progress line on stderr, at most twice a second (stdio, not fmt::print: a closed stderr must
+// not stop the conversion).
+std::function<void(const Progress&)> ConvertCommand::progress_printer(bool& shown) {
+  auto started = std::chrono::steady_clock::now();
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>(started);
+  return [started, last, &shown](const Progress& p) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - *last < std::chrono::milliseconds(500)) return;
+    *last = now;
+    double secs = std::chrono::duration<double>(now - started).count();
+    double rate = secs > 0 ? static_cast<double>(p.keys) / secs : 0;
+    std::string of_total, eta;
+    if (p.bytes_total) {
+      of_total = fmt::format(" of {:.1f} MB ({:.0f}%)", p.bytes_total / 1e6, 100.0 * p.bytes_done / p.bytes_total);
+      double bps = secs > 0 ? p.bytes_done / secs : 0;
+      if (bps > 0) eta = fmt::format(", ETA {:.0f} s", (p.bytes_total - p.bytes_done) / bps);
+    }
+    std::fputs(fmt::format("\r{:.1f} MB{}, {} keys, {} keys/s{}   ", p.bytes_done / 1e6, of_total, fmt_count(p.keys),
+                           fmt_count(static_cast<uint64_t>(rate)), eta)
+                   .c_str(),
+               stderr);
+    shown = true;
+  };
+}
+
+int ConvertCommand::run() {
+  check_and_fill_options();
+  bool progress_shown = false;
+  if (progress_mode == "always" || (progress_mode == "auto" && ::isatty(2))) opt.progress = progress_printer(progress_shown);
+  ConvertResult result;
+  try {
+    result = convert(opt);
+  } catch (...) {
+    if (progress_shown) std::fputs("\n", stderr);
+    throw;
+  }
+  if (progress_shown) std::fputs("\n", stderr);
+  if (!quiet) print_ignoring_closed_stdout([&] { print_summary(opt, result); });
+  if (!result.collision_report.empty()) {
+    print_error("error", result.collision_report);
+    return static_cast<int>(exit_code_of(Errc::kCollision));
+  }
+  return 0;
+}
+
+// ---- inspect ------------------------------------------------------------------------------------
+
+struct InspectCommand {
+  CLI::App* cmd = nullptr;
+  std::string path;
+  std::vector<std::string> apps;
+  InspectOptions opt;
+  std::string now, largest = "10";
+  bool json = false;
+
+  void add_to(CLI::App& app) {
+    cmd = app.add_subcommand("inspect", "What a file holds (version, producer, keys per db by type, TTLs, largest "
+                                        "keys) and what renaming would do; which servers load it as it is");
+    cmd->add_option("file", path, "RDB file; - reads standard input")->required();
+    cmd->add_option("-a,--app", apps, "DB=NAME as for convert: count what renaming would do");
+    cmd->add_option("--hashtag", opt.hashtags, "Hashtag key families (default: bull)")->default_str("bull");
+    cmd->add_option("--now", now, "Count keys expired at this time (ms since the epoch; default: now)");
+    cmd->add_option("--largest", largest, "How many of the largest keys to list (0..10000)")->default_val("10");
+    cmd->add_flag("--json", json, "Print JSON for scripts");
+    cmd->footer(kExitCodes);
+  }
+
+  int run() {
+    opt.apps = parse_apps(apps);
+    check_hashtag_families(opt.hashtags);
+    opt.now_ms = now.empty() ? now_ms()
+                             : static_cast<int64_t>(
+                                   parse_number_option(now, "--now", std::numeric_limits<int64_t>::max()));
+    opt.largest = parse_number_option(largest, "--largest", 10000);
+    std::unique_ptr<ByteSource> src = open_input(path);
+    InspectResult r = inspect(*src, opt);
+    print_ignoring_closed_stdout([&] { print_inspect(src->name(), r, json); });
+    return 0;
+  }
+};
+
+// ---- verify -------------------------------------------------------------------------------------
+
+struct VerifyCommand {
+  CLI::App* cmd = nullptr;
+  std::string path, expect_keys;
+  bool no_duplicate_check = false;
+
+  void add_to(CLI::App& app) {
+    cmd = app.add_subcommand("verify", "Walk an RDB file to its end: check every record's framing, the CRC-64 "
+                                       "and that no key is there twice; exit 0 only if it is sound");
+    cmd->add_option("file", path, "RDB file; - reads standard input")->required();
+    cmd->add_option("--expect-keys", expect_keys, "Also require exactly this many keys");
+    cmd->add_flag("--no-duplicate-check", no_duplicate_check,
+                  "Skip the duplicate-key check (which costs 16 bytes of memory per key)");
+    cmd->footer(kExitCodes);
+  }
+
+  int run() {
+    std::optional<uint64_t> expected;
+    if (cmd->count("--expect-keys"))
+      expected = parse_number_option(expect_keys, "--expect-keys", std::numeric_limits<uint64_t>::max());
+    std::unique_ptr<ByteSource> src = open_input(path);
+    VerifyResult v = verify(*src, VerifyOptions{!no_duplicate_check});
+    print_ignoring_closed_stdout([&] { print_verify(src->name(), v); });
+    if (expected && *expected != v.keys)
+      throw Error(Errc::kKeyCountMismatch,
+                  fmt::format("{}: {} keys, but --expect-keys says {}", src->name(), v.keys, *expected));
+    print_ignoring_closed_stdout([] { fmt::print("OK\n"); });
+    return 0;
+  }
+
+  static void print_verify(const std::string& name, const VerifyResult& v) {
+    fmt::print("{}: {}, {} bytes, {} keys ({} with TTL), checksum {}{}\n", name, v.version.magic(), fmt_count(v.bytes),
+               fmt_count(v.keys), fmt_count(v.with_ttl),
+               v.version.has_checksum() ? (v.checksum_present ? "verified" : "disabled in the file (0)")
+                                        : "none (RDB < 5)",
+               v.duplicates_checked ? ", no duplicate key" : "");
+    if (v.trailing_bytes)
+      fmt::print("  {}{} bytes after the end marker, not read\n", v.trailing_exact ? "" : "at least ",
+                 fmt_count(v.trailing_bytes));
+    for (const auto& [db, n] : v.keys_per_db) fmt::print("  db {}: {} keys\n", db, fmt_count(n));
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -299,204 +479,24 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("rdbrekey ") + RDBREKEY_VERSION);
   app.require_subcommand(1);
   app.footer(kExitCodes);
-
-  ConvertOptions opt;
-  std::vector<std::string> app_args;
-  std::string unmapped = "error";
-  std::string rdb_version = "auto";
-  std::string data_version = "2";
-  bool quiet = false;
-
-  auto* conv = app.add_subcommand("convert", "Convert RDB files into one RDB with every key in db 0 under its "
-                                             "application's prefix");
-  conv->add_option("inputs", opt.inputs, "Input RDB file(s); - reads standard input")->required();
-  conv->add_option("-o,--output", opt.output,
-                   "Output RDB file (written atomically: temp file, fsync, rename); never an input, and only a "
-                   "regular file is ever replaced")
-      ->required();
-  conv->add_option("-a,--app", app_args,
-                   "DB=NAME: database DB belongs to application NAME, an npm package name (@app/resident-app -> "
-                   "prefix resident_app) or a plain prefix; repeatable");
-  conv->add_option("--unmapped", unmapped,
-                   "Databases with no --app: error (default; lists them), drop (leave their keys out), keep (copy "
-                   "their keys unrenamed)")
-      ->check(CLI::IsMember({"error", "drop", "keep"}));
-  conv->add_option("--hashtag", opt.hashtags,
-                   "Key family F whose keys F:<name>:<rest> become {P:F:<name>}:<rest> (one cluster slot per "
-                   "name); repeatable; default: bull")
-      ->default_str("bull");
-  conv->add_option("--data-version", data_version,
-                   "Start-up guard P:data_version written for every application, a whole number 0..2^53 (a larger "
-                   "existing number is kept); 0 writes none")
-      ->default_val("2");
-  conv->add_option("--rdb-version", rdb_version,
-                   "Output RDB version: auto (the input's up to REDIS0011, which Redis >= 7.2 and every Valkey "
-                   "load; VALKEY080 stays VALKEY080), or a number / magic such as 10, 12, REDIS0011, VALKEY080")
-      ->default_val("auto");
-  conv->add_flag("-f,--force", opt.overwrite, "Replace the output (and report) file if it exists");
-  conv->add_flag("-n,--dry-run", opt.dry_run,
-                 "Read and check everything, write nothing; print the plan with 20 sample renames per database");
-  conv->add_flag("--verify", opt.verify_output,
-                 "Read the written file back (framing, CRC, key count, no duplicate key) before renaming it into "
-                 "place");
-  std::string on_collision = "error";
-  conv->add_option("--on-collision", on_collision,
-                   "Keys that renaming makes equal: error (default: list them, write nothing), keep-first / "
-                   "keep-last (keep the first / last in input order, leave out and report the others)")
-      ->check(CLI::IsMember({"error", "keep-first", "keep-last"}))
-      ->default_val("error");
-  std::string progress_mode = "auto";
-  conv->add_option("--progress", progress_mode,
-                   "Progress line on stderr (bytes done of total, keys/s, ETA): auto (only on a terminal), always, "
-                   "never")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->default_val("auto");
-  std::string drop_expired;
-  conv->add_option("--drop-expired", drop_expired,
-                   "Leave out keys already expired at UNIX_MS (milliseconds since the epoch; default: now)")
-      ->expected(0, 1)
-      ->default_str("now");
-  conv->add_option("--report", opt.report,
-                   "Also write the summary as JSON to this file (written atomically with the output; never an "
-                   "input or the output; replaced only with --force)");
-  conv->add_flag("-q,--quiet", quiet, "Print nothing on success");
-  conv->footer(kExitCodes);
-
-  std::string inspect_path;
-  std::vector<std::string> inspect_apps;
-  InspectOptions inspect_opt;
-  std::string inspect_now, inspect_largest = "10";
-  bool inspect_json = false;
-  auto* insp = app.add_subcommand("inspect", "What a file holds (version, producer, keys per db by type, TTLs, largest "
-                                             "keys) and what renaming would do; which servers load it as it is");
-  insp->add_option("file", inspect_path, "RDB file; - reads standard input")->required();
-  insp->add_option("-a,--app", inspect_apps, "DB=NAME as for convert: count what renaming would do");
-  insp->add_option("--hashtag", inspect_opt.hashtags, "Hashtag key families (default: bull)")->default_str("bull");
-  insp->add_option("--now", inspect_now, "Count keys expired at this time (ms since the epoch; default: now)");
-  insp->add_option("--largest", inspect_largest, "How many of the largest keys to list (0..10000)")->default_val("10");
-  insp->add_flag("--json", inspect_json, "Print JSON for scripts");
-  insp->footer(kExitCodes);
-
-  std::string verify_path;
-  std::string expect_keys;
-  bool no_duplicate_check = false;
-  auto* ver = app.add_subcommand("verify", "Walk an RDB file to its end: check every record's framing, the CRC-64 "
-                                           "and that no key is there twice; exit 0 only if it is sound");
-  ver->add_option("file", verify_path, "RDB file; - reads standard input")->required();
-  ver->add_option("--expect-keys", expect_keys, "Also require exactly this many keys");
-  ver->add_flag("--no-duplicate-check", no_duplicate_check,
-                "Skip the duplicate-key check (which costs 16 bytes of memory per key)");
-  ver->footer(kExitCodes);
-
+  ConvertCommand convert_cmd;
+  InspectCommand inspect_cmd;
+  VerifyCommand verify_cmd;
+  convert_cmd.add_to(app);
+  inspect_cmd.add_to(app);
+  verify_cmd.add_to(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
-
   // Temporary files are removed on SIGINT/SIGTERM/SIGHUP; SIGPIPE is ignored (signals.h).
   signals::install_cleanup();
   try {
-    if (*conv) {
-      opt.apps = parse_apps(app_args);
-      opt.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop
-                     : unmapped == "keep" ? UnmappedPolicy::kKeep
-                                          : UnmappedPolicy::kError;
-      // Numbers above 2^53 would not compare exactly with the doubles of the "set max".
-      opt.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);
-      if (rdb_version != "auto") {
-        opt.target = parse_version_name(rdb_version);
-        if (!opt.target)
-          throw Error(Errc::kBadOption,
-                      fmt::format("--rdb-version \"{}\": expected auto, 1..14, REDIS0001..REDIS0014 or VALKEY080",
-                                  rdb_version));
-      }
-      if (opt.dry_run) opt.sample_renames = 20;
-      opt.on_collision = on_collision == "keep-first"  ? CollisionPolicy::kKeepFirst
-                         : on_collision == "keep-last" ? CollisionPolicy::kKeepLast
-                                                       : CollisionPolicy::kError;
-      bool show_progress = progress_mode == "always" || (progress_mode == "auto" && ::isatty(2));
-      auto started = std::chrono::steady_clock::now();
-      auto last = started;
-      bool progress_shown = false;
-      if (show_progress) {
-        opt.progress = [&](const Progress& p) {
-          auto now = std::chrono::steady_clock::now();
-          if (now - last < std::chrono::milliseconds(500)) return;
-          last = now;
-          double secs = std::chrono::duration<double>(now - started).count();
-          double rate = secs > 0 ? static_cast<double>(p.keys) / secs : 0;
-          std::string of_total, eta;
-          if (p.bytes_total) {
-            of_total = fmt::format(" of {:.1f} MB ({:.0f}%)", p.bytes_total / 1e6, 100.0 * p.bytes_done / p.bytes_total);
-            double bps = secs > 0 ? p.bytes_done / secs : 0;
-            if (bps > 0) eta = fmt::format(", ETA {:.0f} s", (p.bytes_total - p.bytes_done) / bps);
-          }
-          // stdio, not fmt::print: a closed stderr must not stop the conversion.
-          std::fputs(fmt::format("\r{:.1f} MB{}, {} keys, {} keys/s{}   ", p.bytes_done / 1e6, of_total,
-                                 fmt_count(p.keys), fmt_count(static_cast<uint64_t>(rate)), eta)
-                         .c_str(),
-                     stderr);
-          progress_shown = true;
-        };
-      }
-      if (conv->count("--drop-expired")) {
-        if (drop_expired.empty() || drop_expired == "now")
-          opt.drop_expired_before = now_ms();
-        else
-          opt.drop_expired_before = static_cast<int64_t>(
-              parse_number_option(drop_expired, "--drop-expired", std::numeric_limits<int64_t>::max()));
-      }
-      ConvertResult result;
-      try {
-        result = convert(opt);
-      } catch (...) {
-        if (progress_shown) std::fputs("\n", stderr);
-        throw;
-      }
-      if (progress_shown) std::fputs("\n", stderr);
-      if (!quiet) print_ignoring_closed_stdout([&] { print_summary(opt, result); });
-      if (!result.collision_report.empty()) {
-        print_error("error", result.collision_report);
-        return static_cast<int>(ExitCode::kRefused);
-      }
-    }
-    if (*insp) {
-      inspect_opt.apps = parse_apps(inspect_apps);
-      check_hashtag_families(inspect_opt.hashtags);
-      inspect_opt.now_ms =
-          inspect_now.empty()
-              ? now_ms()
-              : static_cast<int64_t>(parse_number_option(inspect_now, "--now", std::numeric_limits<int64_t>::max()));
-      inspect_opt.largest = parse_number_option(inspect_largest, "--largest", 10000);
-      FileSource src(inspect_path);
-      InspectResult r = inspect(src, inspect_opt);
-      print_ignoring_closed_stdout([&] { print_inspect(src.name(), r, inspect_json); });
-    }
-    if (*ver) {
-      std::optional<uint64_t> expected;
-      if (!expect_keys.empty() || ver->count("--expect-keys"))
-        expected = parse_number_option(expect_keys, "--expect-keys", std::numeric_limits<uint64_t>::max());
-      FileSource src(verify_path);
-      VerifyResult v = verify(src, VerifyOptions{!no_duplicate_check});
-      print_ignoring_closed_stdout([&] {
-        fmt::print("{}: {}, {} bytes, {} keys ({} with TTL), checksum {}{}\n", src.name(), v.version.magic(),
-                   fmt_count(v.bytes), fmt_count(v.keys), fmt_count(v.with_ttl),
-                   v.version.has_checksum() ? (v.checksum_present ? "verified" : "disabled in the file (0)")
-                                            : "none (RDB < 5)",
-                   v.duplicates_checked ? ", no duplicate key" : "");
-        if (v.trailing_bytes)
-          fmt::print("  {}{} bytes after the end marker, not read\n", v.trailing_exact ? "" : "at least ",
-                     fmt_count(v.trailing_bytes));
-        for (const auto& [db, n] : v.keys_per_db) fmt::print("  db {}: {} keys\n", db, fmt_count(n));
-      });
-      if (expected && *expected != v.keys)
-        throw Error(Errc::kKeyCountMismatch,
-                    fmt::format("{}: {} keys, but --expect-keys says {}", src.name(), v.keys, *expected));
-      print_ignoring_closed_stdout([] { fmt::print("OK\n"); });
-    }
-    return 0;
+    if (*convert_cmd.cmd) return convert_cmd.run();
+    if (*inspect_cmd.cmd) return inspect_cmd.run();
+    return verify_cmd.run();
   } catch (const Error& e) {
     print_error("error", e.what());
     return static_cast<int>(exit_code_of(e.code()));

@@ -5,9 +5,7 @@
 //
 //   write ... prepare()        flush, fsync, close: complete under its temporary name
 //             commit()         rename into place (no replace unless `overwrite`), fsync the dir
-//   finalize() = prepare() + commit()
-//   commit_together({a, b})    prepare all, then commit all; if one fails, the ones already
-//                              committed are removed again: all of them or none
+//   finalize() = prepare() + commit(); commit_together (commit.h): all of a group or none
 #pragma once
 
 #include <string>
@@ -24,15 +22,11 @@ class AtomicFileSink final : public ByteSink {
   AtomicFileSink(std::string path, bool overwrite);
   ~AtomicFileSink() override;
 
-  void prepare();
-  void commit();
-  void finalize() override {
-    prepare();
-    commit();
-  }
+  void prepare() override;
+  void commit() override;
   void cancel() noexcept override;
   // After commit(): removes the committed file again (another output of its group failed).
-  void uncommit() noexcept;
+  void uncommit() noexcept override;
   const std::string& temp_path() const { return temp_path_; }
   const std::string& path() const { return path_; }
 
@@ -41,7 +35,6 @@ class AtomicFileSink final : public ByteSink {
 
  protected:
   void write_out(const uint8_t* data, size_t size) override;
-  void truncate_out() override;
   bool can_splice() const override { return true; }
   bool can_patch() const override { return true; }
   void patch_out(uint64_t offset, const uint8_t* data, size_t size) override;
@@ -63,8 +56,5 @@ class AtomicFileSink final : public ByteSink {
   enum class State { kWriting, kPrepared, kCommitted, kGone } state_ = State::kWriting;
 };
 
-// Prepares every sink, then commits them in order; on any failure nothing of the group is
-// left in place (those committed already are removed) and the error is rethrown.
-void commit_together(const std::vector<AtomicFileSink*>& sinks);
 
 }  // namespace rdbrekey

@@ -1,6 +1,7 @@
 // Byte sinks: where output bytes go, through a buffer that keeps a running CRC-64 of what
 // passes (the natural home of the RDB trailer, like ClickHouse's HashingWriteBuffer).
-// Lifecycle: write ... finalize() commits; cancel() (or destruction without finalize) discards.
+// Lifecycle (commit.h): write ... prepare() delivers everything, commit() makes it visible
+// (finalize() = both); cancel() (or destruction without commit) discards.
 #pragma once
 
 #include <cstddef>
@@ -10,9 +11,11 @@
 #include <algorithm>
 #include <vector>
 
+#include "rdbrekey/commit.h"
+
 namespace rdbrekey {
 
-class ByteSink {
+class ByteSink : public Committable {
  public:
   explicit ByteSink(size_t buffer_size = 1 << 20);
   virtual ~ByteSink();
@@ -44,12 +47,18 @@ class ByteSink {
   void write_unchecksummed(const void* data, size_t size);
   uint64_t bytes_written() const { return flushed_ + static_cast<uint64_t>(pos_ - buffer_.get()); }
 
-  // Flushes and commits the output (for files: fsync + rename into place).
-  virtual void finalize();
+  // Delivers everything written (for files: also fsync under the temporary name).
+  void prepare() override;
+  // Makes the output visible (for files: rename into place); nothing to do by default.
+  void commit() override {}
+  void uncommit() noexcept override {}
   // Discards the output; never throws.
-  virtual void cancel() noexcept {}
-  // Throws away everything written so far and starts again from an empty output.
-  void restart();
+  void cancel() noexcept override {}
+  // prepare() and commit().
+  void finalize() {
+    prepare();
+    commit();
+  }
 
   // Whether patch() works (the destination can be rewritten in place).
   virtual bool can_patch() const { return false; }
@@ -66,8 +75,6 @@ class ByteSink {
  protected:
   // Delivers bytes to the destination (on the background thread once start_background()).
   virtual void write_out(const uint8_t* data, size_t size) = 0;
-  // Empties the destination (for restart()).
-  virtual void truncate_out() = 0;
   // Rewrites bytes already delivered (for patch()).
   virtual void patch_out(uint64_t, const uint8_t*, size_t) {}
   // Copies file bytes to the destination inside the kernel; false when it cannot (then the
@@ -106,7 +113,6 @@ class MemorySink final : public ByteSink {
 
  protected:
   void write_out(const uint8_t* data, size_t size) override { data_.insert(data_.end(), data, data + size); }
-  void truncate_out() override { data_.clear(); }
   bool can_patch() const override { return true; }
   void patch_out(uint64_t offset, const uint8_t* data, size_t size) override {
     std::copy(data, data + size, data_.begin() + static_cast<std::ptrdiff_t>(offset));
@@ -125,7 +131,6 @@ class NullSink final : public ByteSink {
 
  protected:
   void write_out(const uint8_t*, size_t) override {}
-  void truncate_out() override {}
 };
 
 }  // namespace rdbrekey

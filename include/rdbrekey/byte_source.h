@@ -1,10 +1,20 @@
-// Byte sources: where RDB bytes come from (a file through mmap, a pipe or stdin through read(2),
-// or memory), with an exposed buffer for inline reads and two hooks on the consumed bytes:
+// Byte sources: where RDB bytes come from, with an exposed buffer for inline reads and two hooks
+// on the consumed bytes:
 //  - a running CRC-64 of everything consumed (the RDB trailer check);
 //  - a "tee" that forwards consumed bytes unchanged to a ByteSink (how a value is copied
 //    through byte for byte without being decoded or held whole in memory).
-// Modelled on ClickHouse's ReadBuffer (exposed buffer, one refill per source) and Valkey's rio
-// (checksum hook inside the stream).
+// Modelled on ClickHouse's ReadBuffer (exposed buffer, one refill per source, sources that
+// wrap sources) and Valkey's rio (checksum hook inside the stream).
+//
+//   ByteSource            the buffer, the cursors and the hooks
+//   ├─ MemorySource       bytes already in memory (stable)
+//   ├─ MappedFileSource   a regular file, mapped whole (stable; survives the file shrinking)
+//   └─ StreamingSource    bytes read a chunk at a time into a buffer of its own: a subclass
+//      │                  only says how to get more (read_some)
+//      └─ FdSource        a pipe, standard input, a file that cannot be mapped (read(2))
+//                         (decompressors wrapping another source slot in here)
+//   open_input(path)      opens a path ("-": standard input) as the right source, after
+//                         sniffing its first bytes
 #pragma once
 
 #include <cstddef>
@@ -15,8 +25,6 @@
 #include "rdbrekey/byte_sink.h"
 
 namespace rdbrekey {
-
-
 
 class ByteSource {
  public:
@@ -119,7 +127,7 @@ class ByteSource {
   ByteSink* tee_ = nullptr;
 };
 
-// Bytes already in memory (tests, benchmarks).
+// Bytes already in memory (tests, benchmarks, a second look at a mapped file).
 class MemorySource final : public ByteSource {
  public:
   MemorySource(std::string name, const void* data, size_t size);
@@ -128,12 +136,51 @@ class MemorySource final : public ByteSource {
   bool refill(size_t need) override;
 };
 
-// A file: mapped whole when it is a regular file, read in 4 MiB steps otherwise (pipes, stdin
-// as "-"). Never writes to it.
-class FileSource final : public ByteSource {
+// A source read a chunk at a time into a buffer of its own (not stable). refill() keeps the
+// cursors and hooks right; a subclass only implements read_some().
+class StreamingSource : public ByteSource {
+ protected:
+  StreamingSource(std::string name, size_t buffer_size);
+  // Reads up to `room` bytes into `dst`; returns how many, 0 at the end of the input.
+  virtual size_t read_some(uint8_t* dst, size_t room) = 0;
+
+ private:
+  bool refill(size_t need) final;
+  std::unique_ptr<uint8_t[]> buffer_;
+  size_t capacity_;
+  bool at_eof_ = false;
+};
+
+// A file descriptor read with read(2): a pipe, standard input, a FIFO, a file that cannot be
+// mapped. Never writes to it.
+class FdSource final : public StreamingSource {
  public:
-  explicit FileSource(const std::string& path);
-  ~FileSource() override;
+  // Takes ownership of `fd` when `owns`.
+  FdSource(std::string name, int fd, bool owns, uint64_t size_hint);
+  ~FdSource() override;
+  std::string changed_since_open() override;
+
+ protected:
+  size_t read_some(uint8_t* dst, size_t room) override;
+
+ private:
+  static constexpr size_t kReadBuffer = 4 << 20;
+  int fd_;
+  bool owns_;
+  int64_t size_at_open_;
+  int64_t mtime_at_open_;
+  bool regular_;
+};
+
+// A regular file mapped whole, read-only. If the file shrinks while it is read (a backup job
+// rewriting it), the lost range reads as zeros (signals.h) and the next refill or hook flush
+// throws Error(kInputChanged). Pages already passed are dropped from the process as it goes.
+class MappedFileSource final : public ByteSource {
+ public:
+  // Maps `fd` (a regular file of `size` > 0 bytes) and owns it; throws Error(kCannotOpen) when it
+  // cannot, leaving `fd` open (the caller's).
+  MappedFileSource(std::string name, int fd, uint64_t size);
+  ~MappedFileSource() override;
   std::string changed_since_open() override;
 
  protected:
@@ -141,23 +188,19 @@ class FileSource final : public ByteSource {
   void after_flush() override;
 
  private:
-  static constexpr size_t kReadBuffer = 4 << 20;
-  int fd_ = -1;
-  bool owns_fd_ = false;
+  void throw_if_mapping_lost();
+  int fd_;
   void* map_ = nullptr;
   size_t map_size_ = 0;
-  std::unique_ptr<uint8_t[]> buffer_;
-  bool eof_ = false;
-  uint64_t mapped_advised_ = 0;
-  // A mapped file that shrinks while it is read (signals.h): the rest reads as zeros and the
-  // next refill or hook flush throws "input changed while reading".
   int map_handle_ = -1;
-  void throw_if_mapping_lost();
-  bool regular_ = false;
-  struct stat_snapshot {
-    int64_t size = 0;
-    int64_t mtime_ns = 0;
-  } at_open_;
+  uint64_t mapped_advised_ = 0;
+  int64_t mtime_at_open_ = 0;
 };
+
+// Opens a path as a source: "-" is standard input; a regular file is mapped (read with read(2)
+// when it cannot be); anything else is read with read(2). The first bytes are sniffed: a
+// compressed file or a replication stream is refused with what to do (Error kNotRdb); a
+// directory or a missing file is Error kCannotOpen.
+std::unique_ptr<ByteSource> open_input(const std::string& path);
 
 }  // namespace rdbrekey

@@ -1,4 +1,6 @@
-// `rdbrekey convert`: inputs -> scanner -> key rules -> writer -> atomic output file.
+// `rdbrekey convert`: sources -> record scanner -> key policy -> collision check -> output
+// (docs/architecture.md). The loop and the routing are in converter.cpp (Conversion), the file
+// job around it in convert_files.cpp.
 #pragma once
 
 #include <cstdint>
@@ -11,18 +13,14 @@
 #include "rdbrekey/byte_sink.h"
 #include "rdbrekey/byte_source.h"
 #include "rdbrekey/key_policy.h"
+#include "rdbrekey/output.h"
+#include "rdbrekey/progress.h"
 #include "rdbrekey/rdb_version.h"
 
 namespace rdbrekey {
 
 enum class CollisionPolicy { kError, kKeepFirst, kKeepLast };
 
-// Where a conversion is, for a progress display.
-struct Progress {
-  uint64_t bytes_done = 0;
-  uint64_t bytes_total = 0;  // 0 when unknown (a pipe)
-  uint64_t keys = 0;
-};
 
 struct ConvertOptions {
   std::vector<std::string> inputs;           // paths, "-" for stdin
@@ -37,7 +35,7 @@ struct ConvertOptions {
   bool dry_run = false;                      // read everything, write nothing
   bool verify_output = false;                // re-read the written file before committing it
   std::optional<int64_t> drop_expired_before;  // drop keys whose expire time (ms) is <= this
-  std::function<void(const Progress&)> progress;  // called every 64 Ki records and at the end
+  std::function<void(const Progress&)> progress;  // called every 64 Ki records and after each pass
   size_t sample_renames = 0;                 // keep this many example renames per database
   // Also write the summary as JSON here (convert(options) only): never an input or the output,
   // not replaced without `overwrite`, written atomically and committed with the output.
@@ -92,6 +90,7 @@ struct ConvertResult {
   uint64_t aux_kept = 0, aux_dropped = 0;
   uint64_t functions = 0, module_aux = 0;
   uint64_t slot_records_dropped = 0;
+  uint64_t hints_dropped = 0;  // keys whose LRU/LFU hints the output version cannot hold
   uint64_t collisions = 0;  // keys that share their output name with an earlier key
   // With --on-collision keep-first/keep-last: each key left out, and the one kept in its place.
   struct CollisionDrop {
@@ -112,8 +111,17 @@ struct ConvertResult {
 // up to REDIS0011, REDIS0011 for newer Redis files, VALKEY080 when any input is VALKEY.
 RdbVersion default_output_version(const std::vector<RdbVersion>& inputs);
 
-// Runs the conversion; throws rdbrekey::Error. The output file exists only on success.
+// Runs the conversion of files (options.inputs to options.output, and the report); throws
+// rdbrekey::Error. The output and the report exist only on success (convert_files.cpp).
 ConvertResult convert(const ConvertOptions& options);
+
+// The conversion of opened sources into an output, which is left for the caller to commit
+// (prepare/commit) or cancel. Throws rdbrekey::Error (kInputChanged when an input was rewritten
+// while it was read).
+ConvertResult convert(const ConvertOptions& options, std::vector<ByteSource*> sources, Output& out);
+
+// Throws Error(kInputChanged) when any source is no longer what it was when opened.
+void check_inputs_unchanged(const std::vector<ByteSource*>& sources);
 
 // The same on already opened sources and sink (tests and benchmarks; `options.inputs`,
 // `output` and `report` are not used): the sink is finalized on success and cancelled on

@@ -57,4 +57,11 @@ struct InspectResult {
 
 InspectResult inspect(ByteSource& src, const InspectOptions& options);
 
+// `inspect --json`: {"file", "version", "bytes", "checksum" ("verified" or null), "aux": {..},
+// "databases": [{"db", "keys", "types": {name: keys}, "with_ttl", "expired", "value_bytes",
+// "prefix", "renamed", "already_prefixed", "hashtagged", "queues": [..]}], "functions",
+// "module_aux", "module_values", "largest": [{"db", "key", "type", "bytes"}],
+// "servers": [{"server", "loads", "note"}]}. Byte strings: one code point per byte.
+std::string inspect_json(const std::string& file, const InspectResult& result);
+
 }  // namespace rdbrekey

@@ -38,8 +38,8 @@ class RdbInput {
     ctx_offset_ = offset;
   }
   std::string context() const;
-  // When set, a 64-bit length (0x81) is refused: the output version cannot hold one.
-  void set_refuse_len64(bool on) { refuse_len64_ = on; }
+  // How many 64-bit lengths (0x81) were read so far (an output of RDB < 8 cannot hold them).
+  uint64_t len64_seen() const { return len64_seen_; }
 
   uint8_t read_u8(const char* what) {
     if (!src_.ensure(1)) truncated(what, 1);
@@ -105,7 +105,7 @@ class RdbInput {
   std::string_view ctx_key_;
   uint64_t ctx_db_ = 0;
   int ctx_type_ = -1;
-  bool refuse_len64_ = false;
+  uint64_t len64_seen_ = 0;
   std::string lzf_buf_;
 };
 

@@ -1,12 +1,23 @@
-// RDB versions: which magic a file has, what a version can hold, which servers load it.
+// RDB versions: which magic a file has, what a version can hold, which servers load it. The one
+// table of capabilities: the converter, the writer and the inspector ask it, nothing else decides
+// (../shared/spec/rdb-format.md §1.2, §4, §5).
 //
 //   REDIS0001 .. REDIS0011   open-source Redis and Valkey <= 8.1 (Valkey loads 1..11)
 //   REDIS0012 .. REDIS0014   Redis 7.4 .. 8.8 only (Valkey refuses 12..79)
 //   VALKEY080 ..             Valkey >= 9.0 (Redis never loads VALKEY magic)
+//
+//   what a version holds     since
+//   CRC-64 trailer           5        EXPIRETIME_MS     3       AUX, RESIZEDB   7
+//   64-bit lengths           8        IDLE, FREQ        9       MODULE_AUX      9
+//   FUNCTION2                10       SLOT_INFO         12 (and VALKEY080)
+//   KEY_META                 13 (REDIS magic only)
+//   value types              see output_can_hold_type (types 22..28 depend on the magic)
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,10 +33,51 @@ struct RdbVersion {
   // Order in which versions supersede one another: every REDIS version below 12 is readable by
   // every later one; VALKEY080 comes after REDIS0011 (and beside, not after, REDIS0012+).
   std::string magic() const;  // "REDIS0011", "VALKEY080"
-  bool has_checksum() const { return number >= 5; }
-  bool has_64bit_lengths() const { return number >= 8; }
+  bool has_checksum() const;       // capabilities_of(*this).checksum
+  bool has_64bit_lengths() const;  // capabilities_of(*this).len64
   friend bool operator==(const RdbVersion&, const RdbVersion&) = default;
 };
+
+// The records and encodings a file of one version can hold (besides value types).
+struct RdbCapabilities {
+  bool checksum = false;       // CRC-64 trailer
+  bool ms_expire = false;      // EXPIRETIME_MS (else only EXPIRETIME in seconds)
+  bool aux = false;            // AUX fields and RESIZEDB hints
+  bool len64 = false;          // 64-bit lengths (0x81)
+  bool lru_lfu_hints = false;  // IDLE and FREQ before a key
+  bool module_aux = false;     // MODULE_AUX records
+  bool function2 = false;      // FUNCTION2 libraries
+  bool slot_info = false;      // SLOT_INFO hints
+  bool key_meta = false;       // KEY_META before a key
+};
+RdbCapabilities capabilities_of(RdbVersion v);
+
+// A server release and what it loads (§1.2).
+struct ServerRelease {
+  const char* name;        // "Redis 7.0"
+  int max_redis_version;   // loads REDIS0001 .. REDIS00NN
+  bool loads_valkey80;     // loads VALKEY080
+  int max_redis_type;      // the highest value type it knows under REDIS magic
+  bool knows_slot_info;    // the SLOT_INFO opcode
+  bool knows_key_meta;     // the KEY_META opcode
+};
+// Oldest first.
+std::span<const ServerRelease> server_releases();
+
+// What a file holds that decides who loads it.
+struct FileTraits {
+  RdbVersion version;
+  std::set<uint8_t> types;  // value types (as read under the file's magic)
+  bool slot_info = false;
+  bool key_meta = false;
+};
+// Empty when `server` loads such a file as it is; otherwise why not.
+std::string why_not_loaded(const ServerRelease& server, const FileTraits& file);
+
+// The releases that load a file of this version, for messages: "Redis 7.2, Redis 7.4 / 8.0-8.4, ...".
+std::string loaders_of(RdbVersion v);
+// The oldest release that loads this version ("Redis 8.6"), or "no release" when none does.
+std::string first_loader_of(RdbVersion v);
 
 // The newest versions this tool reads.
 inline constexpr int kMaxRedisVersion = 14;
@@ -53,7 +105,5 @@ std::string_view type_name(uint8_t type, RdbVersion in);
 // Whether `type` is a value type in files of version `in` (otherwise: unknown/unsupported).
 bool is_value_type(uint8_t type, RdbVersion in);
 
-// The servers that load a file of this version, for messages: "Redis >= 7.2, Valkey 7.2 .. 9.x".
-std::string_view loaders_of(RdbVersion v);
 
 }  // namespace rdbrekey

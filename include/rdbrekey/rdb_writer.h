@@ -7,13 +7,11 @@
 
 #include "rdbrekey/byte_sink.h"
 #include "rdbrekey/key_rules.h"
+#include "rdbrekey/rdb_encoding.h"
 #include "rdbrekey/rdb_version.h"
 #include "rdbrekey/record_scanner.h"
 
 namespace rdbrekey {
-
-// Writes the shortest length encoding of `len` to `out` (room for 9 bytes); returns its size.
-size_t encode_length(uint8_t* out, uint64_t len);
 
 class RdbWriter {
  public:

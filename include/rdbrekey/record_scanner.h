@@ -67,7 +67,18 @@ struct ScanSummary {
   bool trailing_exact = true;     // false for a pipe: only the bytes already buffered are known
 };
 
-class RecordScanner {
+// The bytes of the current record's payload (a value, a MODULE_AUX body, a FUNCTION2 library),
+// still in the input: an output copies them through to its sink, byte for byte, or skips them.
+class Payload {
+ public:
+  virtual void copy_to(ByteSink& sink) = 0;
+  virtual void skip() = 0;
+
+ protected:
+  ~Payload() = default;
+};
+
+class RecordScanner : public Payload {
  public:
   explicit RecordScanner(ByteSource& src);
 
@@ -83,11 +94,14 @@ class RecordScanner {
   // Copies the current record's payload to `sink` unchanged.
   void copy_payload(ByteSink& sink);
   void skip_payload();
+  // The same, as the Payload of the current record.
+  void copy_to(ByteSink& sink) override { copy_payload(sink); }
+  void skip() override { skip_payload(); }
+  // How many 64-bit lengths (0x81) were read so far (in keys, values and metadata).
+  uint64_t len64_seen() const { return in_.len64_seen(); }
   // For a string value: decodes it into `out` when it is at most `max` bytes, else skips it
   // and returns false.
   bool read_small_string_payload(std::string& out, size_t max);
-  // Refuse 64-bit lengths in copied payloads (the output version is below 8).
-  void set_refuse_len64(bool on) { in_.set_refuse_len64(on); }
 
   const ScanSummary& summary() const { return summary_; }
   [[noreturn]] void fail(Errc code, const std::string& what) const { in_.fail(code, what); }

@@ -13,7 +13,8 @@
 //   "collisions": N, "collisions_left_out": [{"name", "left_out", "kept"}],
 //   "guards": [{"key", "value", "kept_existing"}],
 //   "output": {"path", "version", "keys", "bytes", "dry_run", "verified"},
-//   "aux_kept", "aux_dropped", "functions", "module_aux", "slot_records_dropped", "seconds"
+//   "aux_kept", "aux_dropped", "functions", "module_aux", "slot_records_dropped",
+//   "hints_dropped" (keys whose LRU/LFU hints the output version cannot hold), "seconds"
 // }
 // Every key read is counted once: keys_read = written + dropped + merged_into_guard, and
 // output.keys = totals.written + the number of guards.
@@ -26,8 +27,5 @@
 namespace rdbrekey {
 
 std::string report_json(const ConvertOptions& options, const ConvertResult& result);
-
-// A byte string as the UTF-8 of one code point per byte (for JSON output of key names).
-std::string bytes_as_code_points(std::string_view bytes);
 
 }  // namespace rdbrekey

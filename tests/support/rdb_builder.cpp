@@ -5,30 +5,23 @@
 #include <stdexcept>
 
 #include "rdbrekey/crc64.h"
+#include "rdbrekey/format.h"
 
 namespace rdbrekey::test {
 
 RdbBuilder& RdbBuilder::len(uint64_t n) {
-  if (n < 64) return byte(static_cast<uint8_t>(n));
-  if (n < 16384) return byte(static_cast<uint8_t>(0x40 | (n >> 8))).byte(static_cast<uint8_t>(n));
-  if (n <= 0xffffffffULL) {
-    byte(0x80);
-    for (int i = 3; i >= 0; --i) byte(static_cast<uint8_t>(n >> (8 * i)));
-    return *this;
-  }
-  byte(0x81);
-  for (int i = 7; i >= 0; --i) byte(static_cast<uint8_t>(n >> (8 * i)));
+  append_length(bytes_, n);
   return *this;
 }
 
 RdbBuilder& RdbBuilder::expire_ms(int64_t ms) {
-  byte(252);
-  for (int i = 0; i < 8; ++i) byte(static_cast<uint8_t>(static_cast<uint64_t>(ms) >> (8 * i)));
+  byte(rdb::kOpExpireTimeMs);
+  append_le64(bytes_, static_cast<uint64_t>(ms));
   return *this;
 }
 
 RdbBuilder& RdbBuilder::set_key(std::string_view key, std::initializer_list<std::string_view> members) {
-  byte(2);
+  byte(rdb::kTypeSet);
   str(key);
   len(members.size());
   for (auto m : members) str(m);
@@ -41,20 +34,21 @@ RdbBuilder& RdbBuilder::eof() {
 }
 
 RdbBuilder& RdbBuilder::eof_with_crc(uint64_t crc) {
-  byte(255);
-  for (int i = 0; i < 8; ++i) byte(static_cast<uint8_t>(crc >> (8 * i)));
+  byte(rdb::kOpEof);
+  append_le64(bytes_, crc);  // the CRC-64 trailer is little-endian
   return *this;
 }
 
 std::string lzf_string(std::string_view plain) {
-  std::string out(plain.size() + 64, '\0');
-  unsigned n = lzf_compress(plain.data(), static_cast<unsigned>(plain.size()), out.data(),
-                            static_cast<unsigned>(out.size()));
+  // Always compressed, even when that saves nothing (unlike rdbSaveRawString).
+  std::string packed(plain.size() + 64, '\0');
+  unsigned n = lzf_compress(plain.data(), static_cast<unsigned>(plain.size()), packed.data(),
+                            static_cast<unsigned>(packed.size()));
   if (n == 0) throw std::runtime_error("lzf_compress failed");
-  out.resize(n);
-  RdbBuilder b("");
-  b.byte(0xC3).len(n).len(plain.size()).raw(out);
-  return b.bytes();
+  packed.resize(n);
+  std::string out;
+  append_lzf_string(out, packed, plain.size());
+  return out;
 }
 
 }  // namespace rdbrekey::test
