@@ -46,10 +46,15 @@ struct DbRoute {
 
 // One pass over the inputs: every record read, routed and fed to the output. Keys listed in
 // `left_out` (by a keep-first/keep-last choice of an earlier pass) are left out.
+//
+// `Out` is `Output` for any output, or a final output class: the loop is compiled for the
+// outputs of every run (RdbFileOutput, DiscardOutput) so that the calls on the path of every key
+// are direct, and for the Output interface for all others (run_pass below picks).
+template <class Out>
 class Conversion {
  public:
   Conversion(const ConvertOptions& opt, const KeyPolicy& policy, ConvertResult& result, const LeftOutKeys& left_out,
-             Output& out)
+             Out& out)
       : opt_(opt), policy_(policy), result_(result), left_out_(left_out), out_(out),
         guards_(opt.data_version, policy.apps().size()) {}
 
@@ -66,6 +71,8 @@ class Conversion {
     }
     out_version_ = opt_.target ? *opt_.target : default_output_version(versions_);
     out_caps_ = capabilities_of(out_version_);
+    check_len64_ = !out_caps_.len64;
+    strip_hints_ = !out_caps_.lru_lfu_hints;
     result_.output_version = out_version_;
     out_.begin(out_version_);
     for (size_t i = 0; i < scanners.size(); ++i) {
@@ -79,7 +86,7 @@ class Conversion {
       result_.inputs[i].trailing_bytes = s.trailing_bytes;
       result_.inputs[i].trailing_exact = s.trailing_exact;
     }
-    progress.report();
+    progress.report(keys_read());
     check_unmapped();
     LeftOutKeys losers = resolve_collisions();
     if (!losers.empty()) return losers;
@@ -106,7 +113,7 @@ class Conversion {
     DbRoute* cur = &enter_db(0);
     Record r;
     while (sc.next(r)) {
-      progress.record(r.kind == RecordKind::kKey);
+      if (progress.tick()) progress.report(keys_read());
       switch (r.kind) {
         case RecordKind::kKey:
           convert_key(sc, r, *cur);
@@ -123,14 +130,20 @@ class Conversion {
           if (!out_caps_.module_aux)
             sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold module data (MODULE_AUX); {} can",
                                                    out_version_.magic(), first_version_with(&RdbCapabilities::module_aux)));
-          out_.module_aux(sc);
+          {
+            Payload body(sc);
+            out_.module_aux(body);
+          }
           ++result_.module_aux;
           break;
         case RecordKind::kFunction:
           if (!out_caps_.function2)
             sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a function library (FUNCTION2); {} can",
                                                    out_version_.magic(), first_version_with(&RdbCapabilities::function2)));
-          out_.function(sc);
+          {
+            Payload library(sc);
+            out_.function(library);
+          }
           ++result_.functions;
           break;
         case RecordKind::kSlotInfo:
@@ -141,6 +154,12 @@ class Conversion {
           break;
       }
     }
+  }
+
+  uint64_t keys_read() const {
+    uint64_t n = 0;
+    for (const auto& [db, st] : result_.dbs) n += st.keys_read;
+    return n;
   }
 
   // AUX fields come from the first input, but those that describe the source server.
@@ -214,16 +233,18 @@ class Conversion {
   // Feeds the key to the output: LRU/LFU hints the output version cannot hold are left out (a
   // server does without them); a value with 64-bit lengths it cannot hold is refused.
   void write_key(RecordScanner& sc, const Record& r, const RenamedKey& name) {
-    uint64_t len64_before = sc.len64_seen();
-    if (!out_caps_.lru_lfu_hints && (r.prefix.has_idle || r.prefix.has_freq)) {
+    uint64_t len64_before = check_len64_ ? sc.len64_seen() : 0;
+    if (strip_hints_ && (r.prefix.has_idle || r.prefix.has_freq)) {
       KeyPrefix without = r.prefix;
       without.has_idle = without.has_freq = false;
       ++result_.hints_dropped;
-      out_.key(without, r.opcode, name, sc);
+      Payload value(sc);
+      out_.key(without, r.opcode, name, value);
     } else {
-      out_.key(r.prefix, r.opcode, name, sc);
+      Payload value(sc);
+      out_.key(r.prefix, r.opcode, name, value);
     }
-    if (!out_caps_.len64 && sc.len64_seen() != len64_before)
+    if (check_len64_ && sc.len64_seen() != len64_before)
       sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold the 64-bit lengths in this value; {}",
                                              out_version_.magic(), first_version_with(&RdbCapabilities::len64)));
   }
@@ -341,12 +362,14 @@ class Conversion {
   const KeyPolicy& policy_;
   ConvertResult& result_;
   const LeftOutKeys& left_out_;
-  Output& out_;
+  Out& out_;
   GuardMerge guards_;
   std::optional<CollisionCheck> collisions_;
   std::vector<RdbVersion> versions_;
   RdbVersion out_version_;
   RdbCapabilities out_caps_;
+  bool check_len64_ = false;  // the output cannot hold 64-bit lengths
+  bool strip_hints_ = false;  // the output cannot hold LRU/LFU hints
   std::map<uint64_t, DbRoute> routes_;
   bool can_hold_[256] = {};  // output_can_hold_type for the current input
   uint32_t input_ = 0;
@@ -365,6 +388,16 @@ struct Rewound {
     }
   }
 };
+
+// One pass into `out`, with the loop compiled for its concrete class where there is one.
+LeftOutKeys run_pass(const ConvertOptions& options, const KeyPolicy& policy, ConvertResult& result,
+                     const LeftOutKeys& left_out, Output& out, std::vector<ByteSource*>& sources) {
+  if (auto* file = dynamic_cast<RdbFileOutput*>(&out))
+    return Conversion<RdbFileOutput>(options, policy, result, left_out, *file).run(sources);
+  if (auto* none = dynamic_cast<DiscardOutput*>(&out))
+    return Conversion<DiscardOutput>(options, policy, result, left_out, *none).run(sources);
+  return Conversion<Output>(options, policy, result, left_out, out).run(sources);
+}
 
 // The passes over the inputs. One pass feeds the output directly when nothing must be decided
 // first. A keep-first/keep-last policy, or an output that cannot be thrown away (a live
@@ -385,17 +418,17 @@ ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>
   LeftOutKeys losers;
   if (decide_first) {
     DiscardOutput nowhere;
-    losers = Conversion(options, policy, decided, LeftOutKeys{}, nowhere).run(sources);
+    losers = Conversion<DiscardOutput>(options, policy, decided, LeftOutKeys{}, nowhere).run(sources);
   }
   ConvertResult result;
   if (decide_first) {
     Rewound again(sources);
-    if (!Conversion(options, policy, result, losers, out).run(again.sources).empty() || result.collisions != 0)
+    if (!run_pass(options, policy, result, losers, out, again.sources).empty() || result.collisions != 0)
       throw Error(Errc::kInternal, "collisions remain after leaving keys out");
     result.collisions = decided.collisions;
     result.collision_drops = std::move(decided.collision_drops);
   } else {
-    Conversion(options, policy, result, losers, out).run(sources);
+    run_pass(options, policy, result, losers, out, sources);
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -2,19 +2,19 @@
 
 namespace rdbrekey {
 
-Progress ProgressMeter::now() const {
+Progress ProgressMeter::now(uint64_t keys) const {
   Progress p;
   for (uint32_t i = 0; i < sources_.size(); ++i) {
     p.bytes_total += sources_[i]->size_hint();
     if (i < input_) p.bytes_done += sources_[i]->size_hint();
   }
   if (input_ < sources_.size()) p.bytes_done += sources_[input_]->offset();
-  p.keys = keys_;
+  p.keys = keys;
   return p;
 }
 
-void ProgressMeter::report() {
-  if (report_) report_(now());
+void ProgressMeter::report(uint64_t keys) {
+  if (report_) report_(now(keys));
 }
 
 }  // namespace rdbrekey

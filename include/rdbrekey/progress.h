@@ -25,24 +25,21 @@ class ProgressMeter {
 
   // The next input starts.
   void begin_input(uint32_t input) { input_ = input; }
-  // One record of the current input was read (a key or not).
-  void record(bool is_key) {
-    keys_ += is_key;
-    if (--until_ == 0) {
-      until_ = kEvery;
-      report();
-    }
+  // One record of the current input was read; true every kEvery records (time to report).
+  bool tick() {
+    if (--until_ != 0) return false;
+    until_ = kEvery;
+    return true;
   }
-  // Reports now.
-  void report();
-  Progress now() const;
+  // Reports now, with `keys` read so far.
+  void report(uint64_t keys);
+  Progress now(uint64_t keys) const;
 
  private:
   std::function<void(const Progress&)> report_;
   const std::vector<ByteSource*>& sources_;
   uint32_t input_ = 0;
   uint32_t until_ = kEvery;
-  uint64_t keys_ = 0;
 };
 
 }  // namespace rdbrekey

@@ -67,18 +67,7 @@ struct ScanSummary {
   bool trailing_exact = true;     // false for a pipe: only the bytes already buffered are known
 };
 
-// The bytes of the current record's payload (a value, a MODULE_AUX body, a FUNCTION2 library),
-// still in the input: an output copies them through to its sink, byte for byte, or skips them.
-class Payload {
- public:
-  virtual void copy_to(ByteSink& sink) = 0;
-  virtual void skip() = 0;
-
- protected:
-  ~Payload() = default;
-};
-
-class RecordScanner : public Payload {
+class RecordScanner {
  public:
   explicit RecordScanner(ByteSource& src);
 
@@ -94,9 +83,6 @@ class RecordScanner : public Payload {
   // Copies the current record's payload to `sink` unchanged.
   void copy_payload(ByteSink& sink);
   void skip_payload();
-  // The same, as the Payload of the current record.
-  void copy_to(ByteSink& sink) override { copy_payload(sink); }
-  void skip() override { skip_payload(); }
   // How many 64-bit lengths (0x81) were read so far (in keys, values and metadata).
   uint64_t len64_seen() const { return in_.len64_seen(); }
   // For a string value: decodes it into `out` when it is at most `max` bytes, else skips it
@@ -122,6 +108,28 @@ class RecordScanner : public Payload {
   std::string key_buf_;
   std::string value_buf_;
   ScanSummary summary_;
+};
+
+// The bytes of one record's payload (a value, a MODULE_AUX body, a FUNCTION2 library), as an
+// output receives them: still in the input (the scanner's current record), or already in memory
+// (bytes the tool made). The output copies them to its sink byte for byte, or skips them. A
+// plain class, not an interface: it sits on the path of every key.
+class Payload {
+ public:
+  explicit Payload(RecordScanner& scanner) : scanner_(&scanner) {}
+  explicit Payload(std::string_view bytes) : bytes_(bytes) {}
+
+  void copy_to(ByteSink& sink) {
+    if (scanner_) scanner_->copy_payload(sink);
+    else sink.write(bytes_.data(), bytes_.size());
+  }
+  void skip() {
+    if (scanner_) scanner_->skip_payload();
+  }
+
+ private:
+  RecordScanner* scanner_ = nullptr;
+  std::string_view bytes_;
 };
 
 }  // namespace rdbrekey
