@@ -4,6 +4,7 @@
 //   key rules                   KeyRenamer::rename on plain, Bull and already prefixed keys
 //   record scanner              scan + skip_payload over a generated RDB
 //   convert()                   a whole conversion (4 dbs -> prefixed db 0) into a NullSink
+//   hash slot                   key_hash_slot on 20- and 60-byte keys, against a bytewise CRC16
 // The RDB inputs come from the generator of tools/rdbgen_lib.h (the same code as `rdbgen`).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include "rdbrekey/byte_source.h"
 #include "rdbrekey/converter.h"
 #include "rdbrekey/crc64.h"
+#include "rdbrekey/hash_slot.h"
 #include "rdbrekey/key_rules.h"
 #include "rdbrekey/rdb_input.h"
 #include "rdbrekey/record_scanner.h"
@@ -232,6 +234,69 @@ constexpr int64_t kHuge = static_cast<int64_t>(rdbgen::Profile::kHugeValues);
 
 BENCHMARK(BM_ScanSkip)->Args({kSmall, 500'000})->Args({kMixed, 50'000})->Args({kHuge, 8})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Convert)->Args({kSmall, 500'000})->Args({kMixed, 50'000})->Args({kHuge, 8})->Unit(benchmark::kMillisecond);
+
+// ---- hash slot -------------------------------------------------------------------------------
+
+// keyHashSlot as the servers write it: a byte-at-a-time CRC16 table and index loops for the
+// braces; the baseline of the sliced version.
+struct BytewiseCrc16Table {
+  uint16_t t[256] = {};
+  constexpr BytewiseCrc16Table() {
+    for (int b = 0; b < 256; ++b) {
+      uint16_t c = static_cast<uint16_t>(b << 8);
+      for (int i = 0; i < 8; ++i) c = static_cast<uint16_t>((c & 0x8000) ? (c << 1) ^ 0x1021 : c << 1);
+      t[b] = c;
+    }
+  }
+};
+constexpr BytewiseCrc16Table kBytewiseCrc16;
+
+uint16_t bytewise_crc16(const char* p, size_t n) {
+  uint16_t crc = 0;
+  for (size_t i = 0; i < n; ++i) crc = static_cast<uint16_t>((crc << 8) ^ kBytewiseCrc16.t[((crc >> 8) ^ static_cast<uint8_t>(p[i])) & 0xff]);
+  return crc;
+}
+
+uint16_t bytewise_key_hash_slot(std::string_view key) {
+  size_t open = 0;
+  while (open < key.size() && key[open] != '{') ++open;
+  if (open == key.size()) return bytewise_crc16(key.data(), key.size()) & 0x3FFF;
+  size_t close = open + 1;
+  while (close < key.size() && key[close] != '}') ++close;
+  if (close == key.size() || close == open + 1) return bytewise_crc16(key.data(), key.size()) & 0x3FFF;
+  return bytewise_crc16(key.data() + open + 1, close - open - 1) & 0x3FFF;
+}
+
+// 1024 untagged keys of exactly `size` bytes ("resident_app:sess:<hex>..."): the whole key is hashed.
+std::vector<std::string> keys_of_size(size_t size) {
+  rdbgen::Rng rng(5);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 1024; ++i) {
+    std::string k = "resident_app:sess:";
+    while (k.size() < size) rdbgen::append_hex(k, rng.next(), 16);
+    k.resize(size);
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+// Arg: key size. items_per_second = keys/s; the time per iteration covers 1024 keys.
+template <uint16_t (*SlotOf)(std::string_view)>
+void hash_slots(benchmark::State& state) {
+  const std::vector<std::string> keys = keys_of_size(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) {
+    for (const auto& k : keys) benchmark::DoNotOptimize(SlotOf(k));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * keys.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * keys.size()) * state.range(0));
+}
+
+uint16_t sliced_slot(std::string_view key) { return rdbrekey::key_hash_slot(key); }
+
+void BM_KeyHashSlot(benchmark::State& state) { hash_slots<sliced_slot>(state); }
+void BM_KeyHashSlot_Bytewise(benchmark::State& state) { hash_slots<bytewise_key_hash_slot>(state); }
+BENCHMARK(BM_KeyHashSlot)->Arg(20)->Arg(60);
+BENCHMARK(BM_KeyHashSlot_Bytewise)->Arg(20)->Arg(60);
 
 }  // namespace
 

@@ -8,7 +8,9 @@
 #
 # Usage: bench/run.sh [--quick] [WORK_DIR]        (default WORK_DIR: /tmp/rdbrekey-bench)
 #   --quick     smaller datasets (1,000,000 / 100,000 / 20 keys) and 3 rounds instead of 5
-# Environment: BUILD_DIR (default: <project>/build), ROUNDS (rounds per tool), SEED (default 1).
+# Environment: BUILD_DIR (default: <project>/build), ROUNDS (rounds per tool), SEED (default 1),
+#   BASELINE (another rdbrekey binary, e.g. an older commit's build: timed as "rdbrekey@baseline"
+#   in the same rounds, alternating with the others, for before/after comparisons).
 #
 # Needs only the project and Debian packages (cmake, a C++ compiler, the project's -dev
 # packages, redis-server, redis-tools, time). Writes bench/RESULTS.md.
@@ -127,6 +129,20 @@ redis_wait_ready() {
   exec 3>&-
 }
 
+# redis_start_ready FILE LOGFILE [time-output-file]: redis_start and redis_wait_ready, trying
+# another port when the one picked was taken in the meantime (other servers on this machine).
+redis_start_ready() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    rm -f "$2"
+    redis_start "$@"
+    redis_wait_ready && return 0
+    redis_stop
+    grep -q 'Address already in use' "$2" 2>/dev/null || return 1
+  done
+  return 1
+}
+
 redis_stop() {
   kill "$REDIS_PID" 2>/dev/null || true
   while kill -0 "$REDIS_PID" 2>/dev/null; do sleep 0.01; done
@@ -137,9 +153,7 @@ redis_stop() {
 # check_load FILE EXPECTED ("db0=N db1=M ..."): loads FILE, compares the keyspace.
 check_load() {
   local file=$1 expected=$2 logfile=$work/check-load.log got
-  rm -f "$logfile"
-  redis_start "$file" "$logfile"
-  if ! redis_wait_ready; then
+  if ! redis_start_ready "$file" "$logfile"; then
     echo "run.sh: redis-server did not load $file:" >&2
     tail -20 "$logfile" >&2
     exit 1
@@ -211,6 +225,17 @@ run_timed() {
       /usr/bin/time -f '%e %M' -o "$tf" "$rdbrekey" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q
       t1=$EPOCHREALTIME
       ;;
+    rdbrekey-cluster)
+      rm -rf "$work/$name.shards"
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" "$rdbrekey" convert "$file" --cluster 3 --output-dir "$work/$name.shards" "${apps[@]}" --force -q
+      t1=$EPOCHREALTIME
+      ;;
+    rdbrekey@baseline)
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" "$baseline" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q
+      t1=$EPOCHREALTIME
+      ;;
     cp)
       rm -f "$work/$name.cp.rdb"
       t0=$EPOCHREALTIME
@@ -231,8 +256,7 @@ run_timed() {
       ;;
     redis-server)
       t0=$EPOCHREALTIME
-      redis_start "$file" "$work/load.log" "$tf"
-      redis_wait_ready || { tail "$work/load.log" >&2; exit 1; }
+      redis_start_ready "$file" "$work/load.log" "$tf" || { tail "$work/load.log" >&2; exit 1; }
       t1=$EPOCHREALTIME
       redis_stop
       ;;
@@ -265,8 +289,31 @@ sample_rdbrekey_memory() {
   echo "$anon $filep $hwm"
 }
 
-tools=(rdbrekey cp cp+fsync redis-check-rdb redis-server)
-declare -A mem_sample mem_collide
+# rdbrekey-cluster: the same conversion split into one file per primary of a 3-primary cluster.
+# The same sampling for a split into N files (--cluster N).
+sample_rdbrekey_split_memory() {
+  local name=$1 n=$2 file=$work/$1.rdb pid k v rest anon=0
+  rm -rf "$work/$name.shards"
+  "$rdbrekey" convert "$file" --cluster "$n" --output-dir "$work/$name.shards" "${apps[@]}" --force -q &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    while read -r k v rest; do
+      [ "$k" = RssAnon: ] && [ "$v" -gt "$anon" ] && anon=$v
+    done < "/proc/$pid/status" 2>/dev/null || true
+    sleep 0.002
+  done
+  wait "$pid"
+  sync
+  echo "$anon"
+}
+
+tools=(rdbrekey rdbrekey-cluster cp cp+fsync redis-check-rdb redis-server)
+baseline=${BASELINE:-}
+if [ -n "$baseline" ]; then
+  [ -x "$baseline" ] || { echo "run.sh: BASELINE=$baseline is not an executable" >&2; exit 2; }
+  tools=(rdbrekey rdbrekey@baseline rdbrekey-cluster cp cp+fsync redis-check-rdb redis-server)
+fi
+declare -A mem_sample mem_collide mem_split3 mem_split64
 for spec in "${datasets[@]}"; do
   name=${spec%%:*}
   samples=$work/$name.samples
@@ -282,7 +329,10 @@ for spec in "${datasets[@]}"; do
   # The collision check's cost: with --unmapped keep every output key is remembered (16 bytes
   # each); by default (one input, one db per application) nothing is.
   mem_collide[$name]=$(sample_rdbrekey_memory "$name" --unmapped keep)
-  rm -f "$work/$name.converted.rdb" "$work/$name.cp.rdb"
+  # Memory of the split: 3 and 64 primaries (each file has its own output buffer).
+  mem_split3[$name]=$(sample_rdbrekey_split_memory "$name" 3)
+  mem_split64[$name]=$(sample_rdbrekey_split_memory "$name" 64)
+  rm -rf "$work/$name.converted.rdb" "$work/$name.cp.rdb" "$work/$name.shards"
 done
 
 # ---- report ------------------------------------------------------------------------------------
@@ -328,6 +378,8 @@ report() {
   echo
   echo '```'
   echo "rdbrekey         $rdbrekey convert IN -o IN.converted.rdb ${apps[*]} --force -q"
+  echo "rdbrekey-cluster $rdbrekey convert IN --cluster 3 --output-dir IN.shards ${apps[*]} --force -q"
+  [ -z "$baseline" ] || echo "rdbrekey@baseline $baseline convert IN -o IN.converted.rdb ${apps[*]} --force -q   ($(git -C "$(dirname "$baseline")" rev-parse --short HEAD 2>/dev/null || echo 'commit unknown'))"
   echo "cp               cp IN IN.cp.rdb"
   echo "cp+fsync         sh -c 'cp IN IN.cp.rdb && sync IN.cp.rdb'"
   echo "redis-check-rdb  redis-check-rdb IN"
@@ -374,6 +426,13 @@ report() {
       split(a, x, " "); split(b, y, " ")
       printf "Collision check: peak anonymous memory %.1f MB by default (nothing remembered), %.1f MB with\n", x[1] / 1024, y[1] / 1024
       printf "--unmapped keep (every key remembered): %.1f bytes per key.\n", (y[1] - x[1]) * 1024 / keys }'
+    awk -v a="${mem_split3[$name]}" -v b="${mem_split64[$name]}" -v x="${mem_sample[$name]}" 'BEGIN {
+      split(x, m, " ")
+      printf "Split into cluster files: peak anonymous memory %.1f MB with 3 primaries, %.1f MB with 64 (one file: %.1f MB).\n", a / 1024, b / 1024, m[1] / 1024 }'
+    awk '$1=="rdbrekey"{print $2}' "$samples" | sort -g | head -1 > "$work/one.best"
+    awk '$1=="rdbrekey-cluster"{print $2}' "$samples" | sort -g | head -1 > "$work/split.best"
+    awk -v one="$(cat "$work/one.best")" -v split="$(cat "$work/split.best")" 'BEGIN {
+      printf "Split into 3 files / one file (best times): %.3f\n", split / one }'
     echo
     echo "rdbrekey's own summary (first conversion):"
     echo

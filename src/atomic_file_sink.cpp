@@ -40,7 +40,8 @@ std::string dir_of(const std::string& path) {
 
 void AtomicFileSink::install_signal_cleanup() { signals::install_cleanup(); }
 
-AtomicFileSink::AtomicFileSink(std::string path, bool overwrite) : path_(std::move(path)), overwrite_(overwrite) {
+AtomicFileSink::AtomicFileSink(std::string path, bool overwrite, size_t buffer_size, bool background)
+    : ByteSink(buffer_size), path_(std::move(path)), overwrite_(overwrite) {
   check_replaceable(path_);
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && !overwrite_)
@@ -62,7 +63,7 @@ AtomicFileSink::AtomicFileSink(std::string path, bool overwrite) : path_(std::mo
       throw;
     }
   }
-  start_background();
+  if (background) start_background();
 }
 
 AtomicFileSink::~AtomicFileSink() {

@@ -41,7 +41,7 @@ std::string CollisionCheck::source_key_of(const KeyRef& ref) const {
 
 std::string CollisionCheck::output_name_of(const KeyRef& ref) const {
   std::string key = source_key_of(ref);
-  KeyDecision d = policy_.decide(policy_.app_of_db(ref.db), key, KeyPrefix{}, false);
+  KeyDecision d = policy_.decide(policy_.app_of(DbId{ref.input, ref.db}), key, KeyPrefix{}, false);
   return d.name.str();
 }
 
@@ -72,7 +72,7 @@ void CollisionCheck::find_partners(uint32_t input, const CollisionIndex::Visit& 
   std::vector<KeyRef> keys;
   while (sc.next(r)) {
     if (r.kind != RecordKind::kKey || !partner_dbs_.count({input, sc.current_db()})) continue;
-    const App* app = policy_.app_of_db(sc.current_db());
+    const App* app = policy_.app_of(DbId{input, sc.current_db()});
     KeyRef ref{input, sc.current_db(), r.key_offset, true};
     KeyDecision d = policy_.decide(app, r.key, r.prefix, left_out_.count(ref.id()) > 0);
     if (d.fate != KeyFate::kWrite || d.name.rule == RenameRule::kAlreadyPrefixed) continue;

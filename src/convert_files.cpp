@@ -1,6 +1,13 @@
-// `rdbrekey convert` on files: the paths checked, the inputs opened, the output and the report
-// written under temporary names, the output read back when asked, then both committed together.
+// `rdbrekey convert` on files: the paths checked, the inputs opened, the outputs (one RDB file,
+// or one per cluster primary with a manifest) and the report written under temporary names, the
+// outputs read back when asked, then all committed together.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -10,9 +17,11 @@
 #include "rdbrekey/commit.h"
 #include "rdbrekey/converter.h"
 #include "rdbrekey/error.h"
+#include "rdbrekey/manifest.h"
 #include "rdbrekey/output_paths.h"
 #include "rdbrekey/rdb_output.h"
 #include "rdbrekey/report.h"
+#include "rdbrekey/shard_output.h"
 #include "rdbrekey/verifier.h"
 
 namespace rdbrekey {
@@ -33,10 +42,59 @@ void verify_written(const std::string& temp_path, uint64_t keys_written) {
                 fmt::format("{}: re-reading the output found {} keys, {} were written", temp_path, v.keys, keys_written));
 }
 
-}  // namespace
+struct OpenedInputs {
+  std::vector<std::unique_ptr<ByteSource>> owned;
+  std::vector<ByteSource*> sources;
+};
 
-ConvertResult convert(const ConvertOptions& options) {
-  if (options.inputs.empty()) throw Error(Errc::kBadOption, "no input file");
+OpenedInputs open_inputs(const std::vector<std::string>& paths) {
+  OpenedInputs in;
+  for (const auto& path : paths) {
+    in.owned.push_back(open_input(path));
+    in.sources.push_back(in.owned.back().get());
+  }
+  return in;
+}
+
+// A file written with the output, under a temporary name (the report, the manifest).
+struct SideFile {
+  std::unique_ptr<AtomicFileSink> sink;
+  void write(const std::string& text) { sink->write(text.data(), text.size()); }
+};
+
+// The directory of a cluster conversion's files: created when missing (its parent must exist),
+// and removed again when nothing was committed into it.
+class OutputDirectory {
+ public:
+  explicit OutputDirectory(std::string path) : path_(std::move(path)) {}
+  ~OutputDirectory() {
+    if (created_ && !kept_) ::rmdir(path_.c_str());
+  }
+  void create() {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        throw Error(Errc::kNotRegularFile, fmt::format("--output-dir {}: exists and is not a directory", path_));
+      return;
+    }
+    if (::mkdir(path_.c_str(), 0777) != 0)
+      throw Error(Errc::kCannotOpen, fmt::format("--output-dir {}: cannot create it: {}", path_, std::strerror(errno)));
+    created_ = true;
+  }
+  void keep() { kept_ = true; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+  bool created_ = false, kept_ = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One RDB file (or, in a dry run, none).
+ConvertResult convert_to_file(const ConvertOptions& options) {
   // Every output (the RDB file, the report) is checked against every input and each other
   // before anything is read, and created as a temporary file next to its final name.
   std::vector<OutputPath> outputs;
@@ -49,33 +107,102 @@ ConvertResult convert(const ConvertOptions& options) {
   std::unique_ptr<ByteSink> nowhere;
   if (options.dry_run) nowhere = std::make_unique<NullSink>();
   else file = std::make_unique<AtomicFileSink>(options.output, options.overwrite);
-  std::unique_ptr<AtomicFileSink> report;
-  if (!options.report.empty()) report = std::make_unique<AtomicFileSink>(options.report, options.overwrite);
+  SideFile report;
+  if (!options.report.empty()) report.sink = std::make_unique<AtomicFileSink>(options.report, options.overwrite);
   RdbFileOutput out(file ? static_cast<ByteSink&>(*file) : *nowhere);
-  std::vector<std::unique_ptr<ByteSource>> inputs;
-  std::vector<ByteSource*> sources;
-  for (const auto& path : options.inputs) {
-    inputs.push_back(open_input(path));
-    sources.push_back(inputs.back().get());
-  }
+  OpenedInputs inputs = open_inputs(options.inputs);
 
   auto start = std::chrono::steady_clock::now();
-  ConvertResult result = convert(options, sources, out);
+  ConvertResult result = convert(options, inputs.sources, out);
   out.prepare();  // complete and durable under its temporary name
   if (file && options.verify_output) {
     verify_written(file->temp_path(), result.keys_written);
     result.output_verified = true;
   }
   result.output_bytes = out.bytes_written();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = seconds_since(start);
   std::vector<Committable*> group{&out};
-  if (report) {
-    std::string json = report_json(options, result);
-    report->write(json.data(), json.size());
-    group.push_back(report.get());
+  if (report.sink) {
+    report.write(report_json(options, result));
+    group.push_back(report.sink.get());
   }
   commit_together(group);
   return result;
+}
+
+// One RDB file per primary of the cluster topology, and the manifest (in a dry run: none).
+ConvertResult convert_to_shards(const ConvertOptions& options) {
+  const ClusterTopology& topology = *options.cluster;
+  std::vector<std::string> names = shard_file_names(topology);
+  OutputDirectory dir(options.output_dir.empty() ? "." : options.output_dir);
+  std::vector<OutputPath> outputs;
+  if (!options.dry_run) {
+    for (const auto& name : names) outputs.push_back({"--output-dir", dir.file(name)});
+    outputs.push_back({"--output-dir", dir.file("manifest.json")});
+  }
+  if (!options.report.empty()) outputs.push_back({"--report", options.report});
+  check_output_paths(options.inputs, outputs, options.overwrite);
+  if (!options.dry_run) dir.create();
+
+  // Memory for the files' buffers stays bounded however many primaries there are: up to 16
+  // files get 1 MiB buffers and a writer thread each (32 MiB), more share 16 MiB (at least
+  // 64 KiB each) and are written on the conversion's thread.
+  size_t n = names.size();
+  bool background = n <= 16;
+  size_t buffer = background ? size_t{1} << 20 : std::max<size_t>(64 << 10, (size_t{16} << 20) / n);
+  std::vector<std::unique_ptr<ByteSink>> sinks;
+  std::vector<ByteSink*> sink_ptrs;
+  for (const auto& name : names) {
+    if (options.dry_run) sinks.push_back(std::make_unique<NullSink>());
+    else sinks.push_back(std::make_unique<AtomicFileSink>(dir.file(name), options.overwrite, buffer, background));
+    sink_ptrs.push_back(sinks.back().get());
+  }
+  SideFile manifest, report;
+  if (!options.dry_run) manifest.sink = std::make_unique<AtomicFileSink>(dir.file("manifest.json"), options.overwrite);
+  if (!options.report.empty()) report.sink = std::make_unique<AtomicFileSink>(options.report, options.overwrite);
+  std::vector<std::string> prefixes;
+  for (const auto& [db, name] : options.apps) prefixes.push_back(app_prefix_from_name(name));
+  for (const auto& [id, name] : options.input_apps) prefixes.push_back(app_prefix_from_name(name));
+  std::sort(prefixes.begin(), prefixes.end());
+  ShardedOutput out(topology, sink_ptrs, options.hashtags, prefixes);
+  OpenedInputs inputs = open_inputs(options.inputs);
+
+  auto start = std::chrono::steady_clock::now();
+  ConvertResult result = convert(options, inputs.sources, out);
+  out.prepare();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const RdbFileOutput& f = out.file(i);
+    const ClusterPrimary& p = topology.primaries[i];
+    result.shards.push_back({options.dry_run ? names[i] : dir.file(names[i]), p.id, p.address(),
+                             format_ranges(p.slots), f.keys_written(), f.keys_with_ttl(), f.bytes_written(),
+                             f.checksum()});
+    if (!options.dry_run && options.verify_output)
+      verify_written(static_cast<AtomicFileSink&>(*sinks[i]).temp_path(), f.keys_written());
+  }
+  result.output_verified = !options.dry_run && options.verify_output;
+  for (const auto& [name, q] : out.queues().queues())
+    if (q.slots.size() > 1) result.split_queues.push_back(name);
+  result.output_bytes = out.bytes_written();
+  result.seconds = seconds_since(start);
+  std::vector<Committable*> group{&out};
+  if (manifest.sink) {
+    manifest.write(manifest_json(options, result, out, names));
+    group.push_back(manifest.sink.get());
+  }
+  if (report.sink) {
+    report.write(report_json(options, result));
+    group.push_back(report.sink.get());
+  }
+  commit_together(group);
+  dir.keep();
+  return result;
+}
+
+}  // namespace
+
+ConvertResult convert(const ConvertOptions& options) {
+  if (options.inputs.empty()) throw Error(Errc::kBadOption, "no input file");
+  return options.cluster ? convert_to_shards(options) : convert_to_file(options);
 }
 
 }  // namespace rdbrekey

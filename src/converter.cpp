@@ -14,6 +14,7 @@
 #include "rdbrekey/key_policy.h"
 #include "rdbrekey/rdb_output.h"
 #include "rdbrekey/record_scanner.h"
+#include "rdbrekey/shard_output.h"
 
 namespace rdbrekey {
 namespace {
@@ -101,14 +102,16 @@ class Conversion {
   DbRoute& enter_db(uint64_t db) {
     auto it = routes_.find(db);
     if (it != routes_.end()) return it->second;
-    DbStats& stats = result_.dbs[db];
-    DbRoute route{&stats, policy_.app_of_db(db), collisions_->remembers_all(db)};
+    DbId id{input_, db};
+    DbStats& stats = result_.dbs[id];
+    DbRoute route{&stats, policy_.app_of(id), collisions_->remembers_all(id)};
     if (route.app) stats.prefix = route.app->prefix();
     return routes_.emplace(db, route).first->second;
   }
 
   void scan_input(RecordScanner& sc, ProgressMeter& progress) {
     RdbVersion in_version = versions_[input_];
+    routes_.clear();  // the databases of this input
     for (int t = 0; t < 256; ++t) can_hold_[t] = output_can_hold_type(static_cast<uint8_t>(t), in_version, out_version_);
     DbRoute* cur = &enter_db(0);
     Record r;
@@ -162,9 +165,10 @@ class Conversion {
     return n;
   }
 
-  // AUX fields come from the first input, but those that describe the source server.
+  // AUX fields come from one input (--aux-from, the first by default), but those that describe
+  // the source server.
   void route_aux(const Record& r) {
-    if (input_ != 0 || aux_is_dropped(r.key) || !out_caps_.aux) {
+    if (input_ != opt_.aux_from || aux_is_dropped(r.key) || !out_caps_.aux) {
       ++result_.aux_dropped;
       return;
     }
@@ -322,11 +326,13 @@ class Conversion {
     if (opt_.unmapped != UnmappedPolicy::kError) return;
     std::string list, example;
     uint64_t total = 0;
-    for (const auto& [db, stats] : result_.dbs) {
+    bool several = result_.inputs.size() > 1;
+    for (const auto& [id, stats] : result_.dbs) {
       if (!stats.prefix.empty() || stats.keys_read == 0) continue;
-      list += fmt::format("{}  db {}: {} key{}", list.empty() ? "" : "\n", db, stats.keys_read,
-                          stats.keys_read == 1 ? "" : "s");
-      if (example.empty()) example = fmt::format("-a {}=APP", db);
+      const std::string& path = result_.inputs[id.input].path;
+      list += fmt::format("{}  db {}{}: {} key{}", list.empty() ? "" : "\n", id.db,
+                          several ? fmt::format(" of {}", path) : "", stats.keys_read, stats.keys_read == 1 ? "" : "s");
+      if (example.empty()) example = several ? fmt::format("-a {}:{}=APP", path, id.db) : fmt::format("-a {}=APP", id.db);
       total += stats.keys_read;
     }
     if (list.empty()) return;
@@ -394,6 +400,8 @@ LeftOutKeys run_pass(const ConvertOptions& options, const KeyPolicy& policy, Con
                      const LeftOutKeys& left_out, Output& out, std::vector<ByteSource*>& sources) {
   if (auto* file = dynamic_cast<RdbFileOutput*>(&out))
     return Conversion<RdbFileOutput>(options, policy, result, left_out, *file).run(sources);
+  if (auto* shards = dynamic_cast<ShardedOutput*>(&out))
+    return Conversion<ShardedOutput>(options, policy, result, left_out, *shards).run(sources);
   if (auto* none = dynamic_cast<DiscardOutput*>(&out))
     return Conversion<DiscardOutput>(options, policy, result, left_out, *none).run(sources);
   return Conversion<Output>(options, policy, result, left_out, out).run(sources);
@@ -403,8 +411,18 @@ LeftOutKeys run_pass(const ConvertOptions& options, const KeyPolicy& policy, Con
 // first. A keep-first/keep-last policy, or an output that cannot be thrown away (a live
 // server), needs every collision decided before the output receives a byte: a first pass then
 // only decides (DiscardOutput) and a second one writes.
+// Options that name an input by its number must name one that is there.
+void check_input_numbers(const ConvertOptions& options, size_t inputs) {
+  if (options.aux_from >= inputs)
+    throw Error(Errc::kBadOption, fmt::format("--aux-from: input {} of {}", options.aux_from + 1, inputs));
+  for (const auto& [id, name] : options.input_apps)
+    if (id.input >= inputs)
+      throw Error(Errc::kBadOption, fmt::format("--app for input {} of {}", id.input + 1, inputs));
+}
+
 ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>& sources, Output& out) {
   auto start = std::chrono::steady_clock::now();
+  check_input_numbers(options, sources.size());
   bool decide_first = options.on_collision != CollisionPolicy::kError || !out.discardable();
   if (decide_first)
     for (ByteSource* src : sources)

@@ -20,6 +20,7 @@ const char* errc_name(Errc code) {
     case Errc::kSameFileTwice: return "same file twice";
     case Errc::kNeedsSeekableInput: return "needs a seekable input";
     case Errc::kTooMany: return "too many";
+    case Errc::kBadTopology: return "bad topology";
     case Errc::kCannotOpen: return "cannot open";
     case Errc::kReadFailed: return "read failed";
     case Errc::kWriteFailed: return "write failed";

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
+#include "rdbrekey/error.h"
+
 namespace rdbrekey {
 
 KeyPolicy::KeyPolicy(const KeyPolicyOptions& opt)
@@ -16,12 +20,21 @@ KeyPolicy::KeyPolicy(const KeyPolicyOptions& opt)
   // once, so the pointers below stay valid.
   std::map<std::string, size_t> by_prefix;
   std::vector<std::string> prefixes;
-  std::map<uint64_t, size_t> index_of_db;
-  for (const auto& [db, name] : opt.apps) {
+  auto index_of = [&](const std::string& name) {
     std::string prefix = app_prefix_from_name(name);
     auto [it, added] = by_prefix.emplace(prefix, prefixes.size());
     if (added) prefixes.push_back(prefix);
-    index_of_db[db] = it->second;
+    return it->second;
+  };
+  std::map<uint64_t, size_t> index_of_db;
+  std::map<DbId, size_t> index_of_input_db;
+  for (const auto& [db, name] : opt.apps) index_of_db[db] = index_of(name);
+  for (const auto& [id, name] : opt.input_apps) {
+    if (opt.apps.count(id.db))
+      throw Error(Errc::kBadOption,
+                  fmt::format("database {} is mapped for every input and again for input {}: map it one way", id.db,
+                              id.input + 1));
+    index_of_input_db[id] = index_of(name);
   }
   apps_.reserve(prefixes.size());
   for (size_t i = 0; i < prefixes.size(); ++i) apps_.push_back(App{i, KeyRenamer(prefixes[i], opt.hashtags)});
@@ -29,11 +42,15 @@ KeyPolicy::KeyPolicy(const KeyPolicyOptions& opt)
     app_of_db_[db] = &apps_[i];
     ++dbs_of_app_[&apps_[i]];
   }
+  for (const auto& [id, i] : index_of_input_db) {
+    app_of_input_db_[id] = &apps_[i];
+    ++dbs_of_app_[&apps_[i]];
+  }
   for (const App& a : apps_) guard_owner_.emplace(a.guard_key(), &a);
 }
 
-bool KeyPolicy::shares_app(uint64_t db) const {
-  const App* app = app_of_db(db);
+bool KeyPolicy::shares_app(DbId id) const {
+  const App* app = app_of(id);
   return app && dbs_of_app_.at(app) > 1;
 }
 

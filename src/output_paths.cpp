@@ -38,8 +38,13 @@ std::optional<FileId> output_id(const std::string& path) {
   std::filesystem::path p(path);
   std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
   struct stat dst {};
-  if (::stat(dir.c_str(), &dst) != 0) return std::nullopt;  // the sink reports the missing directory
-  return FileId{dst.st_dev, dst.st_ino, p.filename().string()};
+  if (::stat(dir.c_str(), &dst) == 0) return FileId{dst.st_dev, dst.st_ino, p.filename().string()};
+  // A directory still to be created (--output-dir): the path with every existing part resolved
+  // (symbolic links too) and the rest normalized; nothing else can name that file yet.
+  std::error_code ec;
+  std::filesystem::path full = std::filesystem::weakly_canonical(std::filesystem::absolute(p, ec), ec);
+  if (ec) return std::nullopt;  // the sink reports what is wrong
+  return FileId{0, 0, full.string()};
 }
 
 const char* kind_of(mode_t mode) {

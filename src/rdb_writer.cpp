@@ -90,7 +90,8 @@ void RdbWriter::finish() {
   }
   if (version_.has_checksum()) {
     uint8_t raw[8];
-    encode_le64(raw, sink_.checksum());
+    checksum_ = sink_.checksum();
+    encode_le64(raw, checksum_);
     sink_.write_unchecksummed(raw, 8);
   }
 }

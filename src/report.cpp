@@ -41,10 +41,11 @@ std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
                            {"checksum_verified", in.checksum_verified},
                            {"trailing_bytes", in.trailing_bytes}});
   j["databases"] = Json::array();
-  for (const auto& [db, st] : r.dbs) {
+  for (const auto& [id, st] : r.dbs) {
     if (st.keys_read == 0 && st.prefix.empty()) continue;
     Json d;
-    d["db"] = db;
+    d["db"] = id.db;
+    d["input"] = id.input < r.inputs.size() ? str(r.inputs[id.input].path) : std::string();
     d["prefix"] = st.prefix.empty() ? Json(nullptr) : Json(str(st.prefix));
     d.update(counts(st));
     j["databases"].push_back(std::move(d));
@@ -60,6 +61,23 @@ std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
   j["output"] = {{"path", str(opt.output)},           {"version", r.output_version.magic()},
                  {"keys", r.keys_written},            {"bytes", r.output_bytes},
                  {"dry_run", opt.dry_run},            {"verified", r.output_verified}};
+  if (opt.cluster) {
+    j["output"]["path"] = nullptr;
+    j["output"]["directory"] = str(opt.output_dir);
+    j["output"]["topology"] = str(opt.cluster_source);
+    j["output"]["files"] = Json::array();
+    for (const auto& f : r.shards)
+      j["output"]["files"].push_back({{"path", str(f.path)},
+                                      {"node_id", f.node_id},
+                                      {"address", f.address},
+                                      {"slots", f.slots},
+                                      {"keys", f.keys},
+                                      {"keys_with_ttl", f.keys_with_ttl},
+                                      {"bytes", f.bytes}});
+    j["output"]["queues_split_across_slots"] = Json::array();
+    for (const auto& q : r.split_queues) j["output"]["queues_split_across_slots"].push_back(str(q));
+  }
+  j["aux_from"] = opt.aux_from < r.inputs.size() ? Json(str(r.inputs[opt.aux_from].path)) : Json(nullptr);
   j["aux_kept"] = r.aux_kept;
   j["aux_dropped"] = r.aux_dropped;
   j["functions"] = r.functions;

@@ -33,9 +33,9 @@ std::vector<Shared> shared_names(const KeyPolicy& policy, std::vector<ByteSource
     while (sc.next(r)) {
       if (r.kind != RecordKind::kKey) continue;
       KeyRef ref{i, sc.current_db(), r.key_offset, sources[i]->stable()};
-      const App* app = policy.app_of_db(ref.db);
+      const App* app = policy.app_of(DbId{ref.input, ref.db});
       KeyDecision d = policy.decide(app, r.key, r.prefix, left_out.count(ref.id()) > 0);
-      if (d.fate == KeyFate::kWrite) check.add(ref, app, r.key, d.name, check.remembers_all(ref.db));
+      if (d.fate == KeyFate::kWrite) check.add(ref, app, r.key, d.name, check.remembers_all(DbId{ref.input, ref.db}));
     }
   }
   // The re-scan reads the sources again from their start.

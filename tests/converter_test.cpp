@@ -742,3 +742,112 @@ TEST(TrustGaps, EveryKeyIsCountedOnce) {
 
 }  // namespace
 }  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+// ---- several backups into one: a mapping per input ----------------------------------------------
+
+std::string host_dump(std::string_view redis_ver, std::initializer_list<std::pair<uint64_t, std::string_view>> keys) {
+  RdbBuilder b;
+  b.aux("redis-ver", redis_ver);
+  uint64_t db = ~uint64_t{0};
+  for (const auto& [d, k] : keys) {
+    if (d != db) b.select_db(db = d);
+    b.string_key(k, std::string("from ") + std::string(redis_ver));
+  }
+  return b.eof().bytes();
+}
+
+TEST(MergedInputs, EachInputHasItsOwnDatabaseMapping) {
+  std::string a = host_dump("7.0.1", {{0, "x"}, {1, "y"}});
+  std::string b = host_dump("6.2.9", {{0, "x"}, {3, "bull:q:1"}});
+  ConvertOptions opt;
+  opt.input_apps = {{DbId{0, 0}, "@app/condo"}, {DbId{0, 1}, "@app/resident-app"}, {DbId{1, 0}, "billing"},
+                    {DbId{1, 3}, "condo"}};
+  Converted c = convert_bytes(opt, {a, b});
+  FileImage img = image_of_bytes(c.bytes);
+  const auto& keys = img.dbs.at(0);
+  EXPECT_EQ(keys.at("condo:x").value.substr(1), "from 7.0.1");
+  EXPECT_EQ(keys.at("resident_app:y").value.substr(1), "from 7.0.1");
+  EXPECT_EQ(keys.at("billing:x").value.substr(1), "from 6.2.9");
+  EXPECT_TRUE(keys.count("{condo:bull:q}:1"));
+  // One guard per application, however many inputs feed it.
+  EXPECT_TRUE(keys.count("condo:data_version") && keys.count("billing:data_version") &&
+              keys.count("resident_app:data_version"));
+  EXPECT_EQ(keys.size(), 4u + 3u);
+  // Statistics per input and database.
+  EXPECT_EQ(c.result.dbs.at(DbId{1, 0}).prefix, "billing");
+  EXPECT_EQ(c.result.dbs.at(DbId{0, 0}).prefix, "condo");
+  EXPECT_EQ(c.result.dbs.at(DbId{1, 3}).hashtagged, 1u);
+}
+
+TEST(MergedInputs, AMappingForEveryInputAndOneForAnInputMayNotMeet) {
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  opt.input_apps = {{DbId{1, 0}, "billing"}};
+  std::string a = host_dump("7.0.1", {{0, "x"}});
+  EXPECT_EQ(convert_error(opt, {a, a}), Errc::kBadOption);
+}
+
+TEST(MergedInputs, AMappingForAnInputThatIsNotThereIsRefused) {
+  ConvertOptions opt;
+  opt.input_apps = {{DbId{2, 0}, "billing"}};
+  std::string a = host_dump("7.0.1", {{0, "x"}});
+  EXPECT_EQ(convert_error(opt, {a, a}), Errc::kBadOption);
+}
+
+TEST(MergedInputs, CollisionsAcrossInputsAreFoundExactly) {
+  // condo's keys come from db 0 of the first host and db 5 of the second: both hold "x".
+  std::string a = host_dump("7.0.1", {{0, "x"}, {0, "only-a"}});
+  std::string b = host_dump("7.0.2", {{5, "x"}, {5, "only-b"}});
+  ConvertOptions opt;
+  opt.input_apps = {{DbId{0, 0}, "condo"}, {DbId{1, 5}, "condo"}};
+  std::string msg;
+  EXPECT_EQ(convert_error(opt, {a, b}, &msg), Errc::kCollision);
+  EXPECT_NE(msg.find("\"x\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("in0.rdb"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("in1.rdb"), std::string::npos) << msg;
+  opt.on_collision = CollisionPolicy::kKeepLast;
+  Converted c = convert_bytes(opt, {a, b});
+  FileImage img = image_of_bytes(c.bytes);
+  EXPECT_EQ(img.dbs.at(0).at("condo:x").value.substr(1), "from 7.0.2");
+  EXPECT_EQ(img.duplicates, 0u);
+  EXPECT_EQ(c.result.dbs.at(DbId{0, 0}).collision_dropped, 1u);
+}
+
+TEST(MergedInputs, AuxFieldsComeFromTheNamedInput) {
+  std::string a = host_dump("7.0.1", {{0, "x"}});
+  std::string b = host_dump("6.2.9", {{0, "y"}});
+  ConvertOptions opt;
+  opt.apps = {{0, "condo"}};
+  for (uint32_t from : {0u, 1u}) {
+    opt.aux_from = from;
+    Converted c = convert_bytes(opt, {a, b});
+    FileImage img = image_of_bytes(c.bytes);
+    // The output holds the AUX fields of one input only: redis-ver of that one.
+    std::string bytes = c.bytes;
+    EXPECT_NE(bytes.find(from == 0 ? "7.0.1" : "6.2.9"), std::string::npos);
+    size_t with_ver = 0;
+    for (const auto& field : img.aux) with_ver += field == "redis-ver";
+    EXPECT_EQ(with_ver, 1u);
+    EXPECT_EQ(c.result.aux_kept, 1u);
+    EXPECT_EQ(c.result.aux_dropped, 1u);
+  }
+  opt.aux_from = 2;
+  EXPECT_EQ(convert_error(opt, {a, b}), Errc::kBadOption);
+}
+
+TEST(MergedInputs, AnUnmappedDatabaseIsNamedWithItsInput) {
+  std::string a = host_dump("7.0.1", {{0, "x"}});
+  std::string b = host_dump("7.0.1", {{0, "x"}, {4, "z"}});
+  ConvertOptions opt;
+  opt.input_apps = {{DbId{0, 0}, "condo"}, {DbId{1, 0}, "billing"}};
+  std::string msg;
+  EXPECT_EQ(convert_error(opt, {a, b}, &msg), Errc::kUnmappedDatabase);
+  EXPECT_NE(msg.find("db 4 of in1.rdb"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("-a in1.rdb:4=APP"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace rdbrekey

@@ -22,12 +22,12 @@ TEST(KeyPolicy, FatesInOrder) {
   o.drop_expired_before = 2000;
   KeyPolicy p(o);
   ASSERT_EQ(p.apps().size(), 2u);
-  const App* condo = p.app_of_db(0);
+  const App* condo = p.app_of(DbId{0});
   ASSERT_NE(condo, nullptr);
-  EXPECT_EQ(p.app_of_db(1), condo);  // one application, two databases
+  EXPECT_EQ(p.app_of(DbId{1}), condo);  // one application, two databases
   EXPECT_TRUE(p.shares_app(0));
   EXPECT_FALSE(p.shares_app(2));
-  EXPECT_EQ(p.app_of_db(9), nullptr);
+  EXPECT_EQ(p.app_of(DbId{9}), nullptr);
 
   EXPECT_EQ(p.decide(condo, "x", no_prefix(), true).fate, KeyFate::kLeftOut);
   EXPECT_EQ(p.decide(condo, "x", expiring(2000), false).fate, KeyFate::kExpired);  // at the cutoff: expired
@@ -62,7 +62,7 @@ TEST(KeyPolicy, UnmappedKeysKeptUnrenamedCanBeGuards) {
   o.data_version = 0;
   KeyPolicy none(o);
   EXPECT_EQ(none.decide(nullptr, "condo:data_version", no_prefix(), false).fate, KeyFate::kWrite);
-  EXPECT_EQ(none.decide(none.app_of_db(0), "data_version", no_prefix(), false).fate, KeyFate::kWrite);
+  EXPECT_EQ(none.decide(none.app_of(DbId{0}), "data_version", no_prefix(), false).fate, KeyFate::kWrite);
 }
 
 TEST(KeyPolicy, HashtaggedGuardNameIsNotAGuard) {
@@ -70,7 +70,7 @@ TEST(KeyPolicy, HashtaggedGuardNameIsNotAGuard) {
   o.apps = {{0, "condo"}};
   o.hashtags = {"bull", "data_version"};
   KeyPolicy p(o);
-  KeyDecision d = p.decide(p.app_of_db(0), "data_version:x", no_prefix(), false);
+  KeyDecision d = p.decide(p.app_of(DbId{0}), "data_version:x", no_prefix(), false);
   EXPECT_EQ(d.fate, KeyFate::kWrite);
   EXPECT_EQ(d.name.str(), "{condo:data_version:x}");
 }
@@ -112,6 +112,40 @@ TEST(GuardMerge, SetMaxAsTheMigratorsLua) {
   EXPECT_FALSE(lua_number("7x"));
   EXPECT_EQ(*lua_number("0x10"), 16.0);
   EXPECT_FALSE(lua_number(std::string("1\0", 2)));
+}
+
+}  // namespace
+}  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+TEST(KeyPolicy, AMappingForOneInputComesBeforeTheMappingForEveryInput) {
+  KeyPolicyOptions o;
+  o.apps = {{0, "condo"}};
+  o.input_apps = {{DbId{1, 3}, "billing"}, {DbId{2, 0 + 7}, "condo"}};
+  KeyPolicy p(o);
+  ASSERT_NE(p.app_of(DbId{0, 0}), nullptr);
+  EXPECT_EQ(p.app_of(DbId{0, 0})->prefix(), "condo");
+  EXPECT_EQ(p.app_of(DbId{5, 0})->prefix(), "condo");  // every input
+  EXPECT_EQ(p.app_of(DbId{1, 3})->prefix(), "billing");
+  EXPECT_EQ(p.app_of(DbId{0, 3}), nullptr);             // only input 1's db 3
+  EXPECT_EQ(p.app_of(DbId{2, 7}), p.app_of(DbId{0, 0}));  // one application, one App
+  EXPECT_TRUE(p.shares_app(DbId{0, 0}));
+  EXPECT_FALSE(p.shares_app(DbId{1, 3}));
+  EXPECT_EQ(p.apps().size(), 2u);
+}
+
+TEST(KeyPolicy, OneDatabaseMappedBothWaysIsRefused) {
+  KeyPolicyOptions o;
+  o.apps = {{0, "condo"}};
+  o.input_apps = {{DbId{1, 0}, "billing"}};
+  try {
+    KeyPolicy p(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kBadOption);
+  }
 }
 
 }  // namespace

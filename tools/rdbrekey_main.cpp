@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -51,6 +52,7 @@ ExitCode exit_code_of(Errc code) {
     case Errc::kSameFileTwice:
     case Errc::kNeedsSeekableInput:
     case Errc::kTooMany:
+    case Errc::kBadTopology:
       return ExitCode::kUsage;
     case Errc::kCannotOpen:
     case Errc::kReadFailed:
@@ -85,8 +87,10 @@ constexpr const char* kExitCodes =
     "  0    success\n"
     "  1    internal error (a bug: please report it)\n"
     "  2    bad command line (options, --app mapping, a number out of range, an output or report that is\n"
-    "       an input or not a regular file)\n"
-    "  3    I/O error: an input cannot be read or the output cannot be written (missing file, disk full)\n"
+    "       an input or not a regular file, a --cluster topology that cannot be parsed or does not cover\n"
+    "       every slot exactly once)\n"
+    "  3    I/O error: an input (or the topology file) cannot be read or an output cannot be written\n"
+    "       (missing file, disk full)\n"
     "  4    corrupt input: truncated file, bad framing, checksum mismatch, an input that changed while it\n"
     "       was read; for verify also a duplicate key\n"
     "  5    unsupported input: unknown RDB version, value type or opcode\n"
@@ -130,6 +134,54 @@ std::map<uint64_t, std::string> parse_apps(const std::vector<std::string>& args)
       throw Error(Errc::kBadOption, fmt::format("--app: database {} is mapped twice", num));
   }
   return apps;
+}
+
+// The input an option names: exactly as it was given, or the same file under another name.
+uint32_t input_named(const std::string& name, const std::vector<std::string>& inputs, const std::string& option) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i] == name) return static_cast<uint32_t>(i);
+  struct stat want {};
+  if (name != "-" && ::stat(name.c_str(), &want) == 0)
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      struct stat st {};
+      if (inputs[i] != "-" && ::stat(inputs[i].c_str(), &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+        return static_cast<uint32_t>(i);
+    }
+  throw Error(Errc::kBadOption, fmt::format("{} names \"{}\", which is not one of the inputs ({})", option, name,
+                                            fmt::join(inputs, ", ")));
+}
+
+// --app for convert: DB=NAME maps database DB of every input; INPUT:DB=NAME maps database DB of
+// that input only (INPUT as given on the command line; the last ':' before DB= separates it).
+void parse_app_mappings(const std::vector<std::string>& args, ConvertOptions& opt) {
+  std::vector<std::string> general;
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    auto colon = eq == std::string::npos ? std::string::npos : a.rfind(':', eq);
+    if (colon == std::string::npos) {
+      general.push_back(a);
+      continue;
+    }
+    std::string input = a.substr(0, colon);
+    std::string num = a.substr(colon + 1, eq - colon - 1);
+    if (input.empty() || num.empty() || num.find_first_not_of("0123456789") != std::string::npos || num.size() > 9)
+      throw Error(Errc::kBadOption,
+                  fmt::format("--app \"{}\": expected DB=NAME or INPUT:DB=NAME, e.g. 0=@app/condo or "
+                              "host-a.rdb:0=@app/condo",
+                              a));
+    std::string name = a.substr(eq + 1);
+    app_prefix_from_name(name);  // validates
+    DbId id{input_named(input, opt.inputs, "--app " + a), std::stoull(num)};
+    if (!opt.input_apps.emplace(id, name).second)
+      throw Error(Errc::kBadOption, fmt::format("--app: database {} of {} is mapped twice", num, input));
+  }
+  opt.apps = parse_apps(general);
+  for (const auto& [id, name] : opt.input_apps)
+    if (opt.apps.count(id.db))
+      throw Error(Errc::kBadOption,
+                  fmt::format("--app: database {} is mapped for every input ({}={}) and for {} alone: give one of the "
+                              "two",
+                              id.db, id.db, opt.apps.at(id.db), opt.inputs[id.input]));
 }
 
 int64_t now_ms() {
@@ -193,11 +245,14 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
                                                in.trailing_exact ? "" : "at least ", fmt_count(in.trailing_bytes))
                                  : "");
   }
-  for (const auto& [db, s] : r.dbs) {
+  bool several = r.inputs.size() > 1;
+  for (const auto& [id, s] : r.dbs) {
     if (s.keys_read == 0 && s.prefix.empty()) continue;
     std::string who = s.prefix.empty() ? fmt::format("(unmapped: {})", opt.unmapped == UnmappedPolicy::kKeep ? "kept" : "dropped")
                                        : fmt::format("-> {}:", s.prefix);
-    fmt::print("db {:<4} {:<28} {:>12} keys: {} renamed, {} already prefixed, {} hashtagged{}{}{}{}\n", db, who,
+    if (several && (id == r.dbs.begin()->first || std::prev(r.dbs.find(id))->first.input != id.input))
+      fmt::print("from    {}\n", r.inputs[id.input].path);
+    fmt::print("db {:<4} {:<28} {:>12} keys: {} renamed, {} already prefixed, {} hashtagged{}{}{}{}\n", id.db, who,
                fmt_count(s.keys_read), fmt_count(s.renamed), fmt_count(s.already_prefixed), fmt_count(s.hashtagged),
                s.kept_unmapped ? fmt::format(", {} kept unrenamed", fmt_count(s.kept_unmapped)) : "",
                dropped_text(s),
@@ -211,15 +266,33 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
   for (const auto& g : r.guards)
     fmt::print("guard   {} = {}{}\n", g.key, g.value, g.kept_existing ? " (kept: larger than --data-version)" : "");
   if (r.aux_dropped || r.slot_records_dropped)
-    fmt::print("dropped {} AUX field(s) (replication ids, slot info, later inputs' AUX), {} slot record(s)\n",
+    fmt::print("dropped {} AUX field(s) (replication ids, slot info, other inputs' AUX), {} slot record(s)\n",
                r.aux_dropped, r.slot_records_dropped);
   if (r.functions || r.module_aux) fmt::print("kept    {} function librar{}, {} module aux record(s)\n", r.functions,
                                               r.functions == 1 ? "y" : "ies", r.module_aux);
   DbStats t = r.totals();
   double kpm = r.seconds > 0 ? static_cast<double>(t.keys_read) / r.seconds * 60.0 : 0.0;
-  fmt::print("output  {}  {}  {} keys (db 0), {} bytes{}\n", opt.dry_run ? "(dry run: nothing written)" : opt.output,
-             r.output_version.magic(), fmt_count(r.keys_written), fmt_count(r.output_bytes),
-             r.output_verified ? ", read back and verified" : "");
+  if (opt.cluster) {
+    for (const auto& f : r.shards)
+      fmt::print("shard   {}  {} keys ({} with TTL), {} bytes  for {}slots {}\n", f.path, fmt_count(f.keys),
+                 fmt_count(f.keys_with_ttl), fmt_count(f.bytes),
+                 !f.address.empty()   ? f.address + " "
+                 : !f.node_id.empty() ? "node " + f.node_id.substr(0, 12) + " "
+                                      : std::string(),
+                 f.slots.empty() ? "(none)" : f.slots);
+    for (const auto& q : r.split_queues)
+      fmt::print("warning queue {} has keys in more than one slot (keys already prefixed without the hashtag): a "
+                 "multi-key command over them fails with CROSSSLOT\n",
+                 quote_bytes(q.data(), q.size()));
+    fmt::print("output  {}  {}  {} files, {} keys (db 0), {} bytes{}{}\n",
+               opt.dry_run ? "(dry run: nothing written)" : opt.output_dir, r.output_version.magic(), r.shards.size(),
+               fmt_count(r.keys_written), fmt_count(r.output_bytes), r.output_verified ? ", read back and verified" : "",
+               opt.dry_run ? "" : ", manifest.json beside them");
+  } else {
+    fmt::print("output  {}  {}  {} keys (db 0), {} bytes{}\n", opt.dry_run ? "(dry run: nothing written)" : opt.output,
+               r.output_version.magic(), fmt_count(r.keys_written), fmt_count(r.output_bytes),
+               r.output_verified ? ", read back and verified" : "");
+  }
   fmt::print("total   {} keys read: {} written ({} renamed, {} already prefixed, {} hashtagged, {} kept unrenamed), "
              "{} dropped, {} merged into guards; {} guard(s) written\n",
              fmt_count(t.keys_read), fmt_count(t.written()), fmt_count(t.renamed), fmt_count(t.already_prefixed),
@@ -253,7 +326,7 @@ struct ConvertCommand {
   ConvertOptions opt;
   std::vector<std::string> app_args;
   std::string unmapped = "error", rdb_version = "auto", data_version = "2", on_collision = "error";
-  std::string progress_mode = "auto", drop_expired;
+  std::string progress_mode = "auto", drop_expired, aux_from, cluster;
   bool quiet = false;
 
   void add_to(CLI::App& app);
@@ -270,11 +343,21 @@ void ConvertCommand::add_to(CLI::App& app) {
   cmd->add_option("inputs", opt.inputs, "Input RDB file(s); - reads standard input")->required();
   cmd->add_option("-o,--output", opt.output,
                   "Output RDB file (written atomically: temp file, fsync, rename); never an input, and only a "
-                  "regular file is ever replaced")
-      ->required();
+                  "regular file is ever replaced");
+  cmd->add_option("--cluster", cluster,
+                  "Instead of -o: one RDB per primary of a cluster, each holding exactly the keys of its hash slots. "
+                  "TOPOLOGY: a file with the output of CLUSTER NODES (or a nodes.conf) or of CLUSTER SHARDS (as "
+                  "redis-cli/valkey-cli print it, or --json), or a number N of primaries with the slots split as "
+                  "redis-cli --cluster create splits them");
+  cmd->add_option("--output-dir", opt.output_dir,
+                  "With --cluster: the directory of the files (shard-K-HOST-PORT.rdb, one per primary) and of "
+                  "manifest.json; created when missing");
   cmd->add_option("-a,--app", app_args,
-                  "DB=NAME: database DB belongs to application NAME, an npm package name (@app/resident-app -> "
-                  "prefix resident_app) or a plain prefix; repeatable");
+                  "DB=NAME: database DB (of every input) belongs to application NAME, an npm package name "
+                  "(@app/resident-app -> prefix resident_app) or a plain prefix; INPUT:DB=NAME: database DB of that "
+                  "input only (INPUT as given above, e.g. host-b/dump.rdb:3=@app/billing); repeatable");
+  cmd->add_option("--aux-from", aux_from,
+                  "The input whose AUX fields (redis-ver, ctime, ...) go into the output (default: the first)");
   cmd->add_option("--unmapped", unmapped,
                   "Databases with no --app: error (default; lists them), drop (leave their keys out), keep (copy "
                   "their keys unrenamed)")
@@ -319,7 +402,20 @@ void ConvertCommand::add_to(CLI::App& app) {
 }
 
 void ConvertCommand::check_and_fill_options() {
-  opt.apps = parse_apps(app_args);
+  if (!cluster.empty()) {
+    if (cmd->count("--output"))
+      throw Error(Errc::kBadOption, "--cluster writes one file per primary into --output-dir: give it instead of -o");
+    if (opt.output_dir.empty())
+      throw Error(Errc::kBadOption, "--cluster needs --output-dir DIR (where the files for each primary go)");
+    opt.cluster = load_topology(cluster);
+    opt.cluster_source = cluster;
+    for (const auto& w : opt.cluster->warnings) print_error("warning", w);
+  } else {
+    if (!opt.output_dir.empty()) throw Error(Errc::kBadOption, "--output-dir goes with --cluster; for one file use -o");
+    if (opt.output.empty()) throw Error(Errc::kBadOption, "convert: -o FILE (or --cluster TOPOLOGY --output-dir DIR) is required");
+  }
+  parse_app_mappings(app_args, opt);
+  if (!aux_from.empty()) opt.aux_from = input_named(aux_from, opt.inputs, "--aux-from");
   opt.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop
                  : unmapped == "keep" ? UnmappedPolicy::kKeep
                                       : UnmappedPolicy::kError;

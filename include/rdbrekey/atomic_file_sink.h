@@ -19,7 +19,10 @@ class AtomicFileSink final : public ByteSink {
  public:
   // overwrite: replace an existing regular file at `path`; otherwise commit() refuses to. A
   // `path` that exists and is not a regular file is refused (Error kUsage).
-  AtomicFileSink(std::string path, bool overwrite);
+  // buffer_size: bytes held before they go to the file (twice that with the background
+  // writer); background: write on a second thread while the conversion goes on (one thread
+  // per file: a split into many files uses smaller buffers and none).
+  AtomicFileSink(std::string path, bool overwrite, size_t buffer_size = 1 << 20, bool background = true);
   ~AtomicFileSink() override;
 
   void prepare() override;

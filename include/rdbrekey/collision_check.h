@@ -36,11 +36,11 @@ class CollisionCheck {
  public:
   CollisionCheck(const KeyPolicy& policy, const std::vector<ByteSource*>& sources, const LeftOutKeys& left_out);
 
-  // Whether every written key of database `db` is remembered (otherwise only prefixed ones).
-  bool remembers_all(uint64_t db) const { return everything_ || policy_.shares_app(db); }
+  // Whether every written key of database `id` is remembered (otherwise only prefixed ones).
+  bool remembers_all(DbId id) const { return everything_ || policy_.shares_app(id); }
 
   // A key that will be written under `name` (decision kWrite) from the database `ref.db` of
-  // input `ref.input`; `remember_all` is remembers_all(ref.db) (asked once per database).
+  // input `ref.input`; `remember_all` is remembers_all of the database (asked once per database).
   void add(const KeyRef& ref, const App* app, std::string_view source_key, const RenamedKey& name,
            bool remember_all) {
     if (remember_all) add_to_all(ref, name);

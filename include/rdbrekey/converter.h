@@ -12,6 +12,7 @@
 
 #include "rdbrekey/byte_sink.h"
 #include "rdbrekey/byte_source.h"
+#include "rdbrekey/cluster_topology.h"
 #include "rdbrekey/key_policy.h"
 #include "rdbrekey/output.h"
 #include "rdbrekey/progress.h"
@@ -24,8 +25,15 @@ enum class CollisionPolicy { kError, kKeepFirst, kKeepLast };
 
 struct ConvertOptions {
   std::vector<std::string> inputs;           // paths, "-" for stdin
-  std::string output;
-  std::map<uint64_t, std::string> apps;      // db -> application name (npm name or prefix)
+  std::string output;                        // one RDB file; or, with `cluster`:
+  // One RDB per primary of this topology (shard_output.h), named by shard_file_names, in
+  // output_dir (created when missing), with manifest.json beside them.
+  std::optional<ClusterTopology> cluster;
+  std::string cluster_source;                // where the topology came from, for the manifest
+  std::string output_dir;
+  std::map<uint64_t, std::string> apps;      // db -> application name (npm name or prefix), every input
+  std::map<DbId, std::string> input_apps;    // (input, db) -> application name, for that input only
+  uint32_t aux_from = 0;                     // the input whose AUX fields are kept
   UnmappedPolicy unmapped = UnmappedPolicy::kError;
   std::vector<std::string> hashtags{"bull"};
   CollisionPolicy on_collision = CollisionPolicy::kError;
@@ -42,7 +50,7 @@ struct ConvertOptions {
   std::string report;
 
   KeyPolicyOptions key_policy() const {
-    return KeyPolicyOptions{apps, hashtags, unmapped, data_version, drop_expired_before};
+    return KeyPolicyOptions{apps, input_apps, hashtags, unmapped, data_version, drop_expired_before};
   }
 };
 
@@ -82,7 +90,7 @@ using GuardSummary = GuardMerge::Guard;
 
 struct ConvertResult {
   std::vector<InputSummary> inputs;
-  std::map<uint64_t, DbStats> dbs;
+  std::map<DbId, DbStats> dbs;  // by input and database
   std::vector<GuardSummary> guards;
   RdbVersion output_version;
   uint64_t keys_written = 0;
@@ -102,6 +110,19 @@ struct ConvertResult {
   std::string collision_report;  // --dry-run with --on-collision error: the collisions found
   bool output_verified = false;
   double seconds = 0;
+
+  // With a cluster topology: each file written, in the topology's order.
+  struct ShardFile {
+    std::string path;
+    std::string node_id, address;  // as the topology names the primary (may be empty)
+    std::string slots;             // "0-5460,5462"
+    uint64_t keys = 0, keys_with_ttl = 0, bytes = 0;
+    uint64_t checksum = 0;         // the file's CRC-64 trailer
+  };
+  std::vector<ShardFile> shards;
+  // Queues of a hashtag family whose keys landed in more than one slot (keys already prefixed
+  // without the hashtag): a multi-key script over them fails with CROSSSLOT.
+  std::vector<std::string> split_queues;
 
   // Sums over every database (the one source of the summary's and the report's totals).
   DbStats totals() const;

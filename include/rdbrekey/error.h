@@ -19,6 +19,7 @@ enum class Errc : uint8_t {
   kSameFileTwice,       // one input given twice, or two outputs naming one file
   kNeedsSeekableInput,  // an option that reads an input twice, given a pipe
   kTooMany,             // more inputs or output files than the tool takes at once
+  kBadTopology,         // a cluster topology that cannot be read, or slots uncovered or owned twice
   // An input cannot be read or an output written.
   kCannotOpen,          // an input is missing, unreadable or a directory
   kReadFailed,

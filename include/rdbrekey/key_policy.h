@@ -27,6 +27,16 @@ namespace rdbrekey {
 
 enum class UnmappedPolicy { kError, kDrop, kKeep };
 
+// One database of one input (inputs numbered from 0 in command-line order).
+struct DbId {
+  uint32_t input = 0;
+  uint64_t db = 0;
+  DbId() = default;
+  DbId(uint64_t database) : db(database) {}  // NOLINT: a database of the first (or only) input
+  DbId(uint32_t in, uint64_t database) : input(in), db(database) {}
+  auto operator<=>(const DbId&) const = default;
+};
+
 // One application: its prefix, renaming rules and start-up guard.
 struct App {
   size_t index = 0;  // position in KeyPolicy::apps()
@@ -45,7 +55,8 @@ struct KeyDecision {
 };
 
 struct KeyPolicyOptions {
-  std::map<uint64_t, std::string> apps;  // db -> application name (npm name or prefix)
+  std::map<uint64_t, std::string> apps;  // db -> application name (npm name or prefix), every input
+  std::map<DbId, std::string> input_apps;  // (input, db) -> application name, that input only
   std::vector<std::string> hashtags{"bull"};
   UnmappedPolicy unmapped = UnmappedPolicy::kError;
   uint64_t data_version = 2;                   // 0: no start-up guard
@@ -54,19 +65,22 @@ struct KeyPolicyOptions {
 
 class KeyPolicy {
  public:
-  // Throws Error(kUsage) for a bad application name or hashtag family.
+  // Throws Error(kBadOption) for a bad application name or hashtag family, or a database mapped
+  // both for every input and for one input.
   explicit KeyPolicy(const KeyPolicyOptions& options);
   KeyPolicy(const KeyPolicy&) = delete;  // names point into it
   KeyPolicy& operator=(const KeyPolicy&) = delete;
 
-  // The application of a database, nullptr when unmapped.
-  const App* app_of_db(uint64_t db) const {
-    auto it = app_of_db_.find(db);
+  // The application of a database of an input, nullptr when unmapped.
+  const App* app_of(DbId id) const {
+    if (!app_of_input_db_.empty())
+      if (auto it = app_of_input_db_.find(id); it != app_of_input_db_.end()) return it->second;
+    auto it = app_of_db_.find(id.db);
     return it == app_of_db_.end() ? nullptr : it->second;
   }
   const std::vector<App>& apps() const { return apps_; }
-  // Whether any other database is mapped to the same application as `db`.
-  bool shares_app(uint64_t db) const;
+  // Whether any other mapping names the same application as the one of `id`.
+  bool shares_app(DbId id) const;
   bool guards() const { return data_version_ != 0; }
   UnmappedPolicy unmapped() const { return unmapped_; }
 
@@ -111,6 +125,7 @@ class KeyPolicy {
 
   std::vector<App> apps_;
   std::map<uint64_t, const App*> app_of_db_;
+  std::map<DbId, const App*> app_of_input_db_;
   std::unordered_map<std::string_view, const App*> guard_owner_;
   std::map<const App*, int> dbs_of_app_;
   UnmappedPolicy unmapped_;

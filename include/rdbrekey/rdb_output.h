@@ -38,6 +38,9 @@ class RdbFileOutput final : public Output {
   bool discardable() const override { return true; }
   uint64_t keys_written() const override { return writer_ ? writer_->keys_written() : 0; }
   uint64_t bytes_written() const override { return sink_.bytes_written(); }
+  uint64_t keys_with_ttl() const { return writer_ ? writer_->expires_written() : 0; }
+  // After end(): the file's CRC-64 trailer.
+  uint64_t checksum() const { return writer_ ? writer_->checksum() : 0; }
   void prepare() override { sink_.prepare(); }
   void commit() override { sink_.commit(); }
   void uncommit() noexcept override { sink_.uncommit(); }

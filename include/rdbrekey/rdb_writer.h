@@ -45,6 +45,9 @@ class RdbWriter {
   void finish();
 
   uint64_t keys_written() const { return keys_written_; }
+  uint64_t expires_written() const { return expires_written_; }
+  // After finish(): the CRC-64 written in the trailer (0 for RDB < 5, which has none).
+  uint64_t checksum() const { return checksum_; }
 
  private:
   void write_prefix(const KeyPrefix& prefix);
@@ -58,6 +61,7 @@ class RdbWriter {
   uint64_t db_ = 0;
   uint64_t keys_written_ = 0;
   uint64_t expires_written_ = 0;
+  uint64_t checksum_ = 0;
   // The RESIZEDB hint after SELECTDB 0: written with placeholder counts in fixed-width lengths,
   // patched with the real counts by finish() (a server presizes its tables with them: a 10M-key
   // file without the hint loads about twice as slowly).

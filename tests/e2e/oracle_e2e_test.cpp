@@ -49,6 +49,9 @@ std::string command_for(const test::Scenario& s, const test::TempDir& dir, const
     args += " " + q(path);
   }
   for (const auto& [db, name] : s.opt.apps) args += fmt::format(" -a {}={}", db, name);
+  for (const auto& [id, name] : s.opt.input_apps)
+    args += fmt::format(" -a {}:{}={}", q(dir.file(s.inputs[id.input].name)), id.db, name);
+  args += " --aux-from " + q(dir.file(s.inputs[s.opt.aux_from].name));
   const char* unmapped[] = {"error", "drop", "keep"};
   const char* policy[] = {"error", "keep-first", "keep-last"};
   args += fmt::format(" --unmapped {} --on-collision {} --data-version {}", unmapped[static_cast<int>(s.opt.unmapped)],

@@ -52,7 +52,9 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
     e.code = Errc::kNeedsSeekableInput;
     return e;
   }
+  // The prefix of each database of each input: its own mapping first, then the one for every input.
   std::map<uint64_t, std::string> prefix_of_db;
+  std::map<DbId, std::string> prefix_of_input_db;
   std::map<std::string, std::optional<double>> best;  // guard key -> largest number offered
   std::map<std::string, std::string> best_text;
   std::map<std::string, std::unique_ptr<KeyRenamer>> renamers;
@@ -61,6 +63,16 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
     prefix_of_db[db] = p;
     if (!renamers.count(p)) renamers[p] = std::make_unique<KeyRenamer>(p, opt.hashtags);
   }
+  for (const auto& [id, name] : opt.input_apps) {
+    std::string p = app_prefix_from_name(name);
+    prefix_of_input_db[id] = p;
+    if (!renamers.count(p)) renamers[p] = std::make_unique<KeyRenamer>(p, opt.hashtags);
+  }
+  auto prefix_of = [&](DbId id) -> const std::string* {
+    if (auto it = prefix_of_input_db.find(id); it != prefix_of_input_db.end()) return &it->second;
+    if (auto it = prefix_of_db.find(id.db); it != prefix_of_db.end()) return &it->second;
+    return nullptr;
+  };
   std::set<std::string> guard_names;
   for (const auto& [p, r] : renamers) guard_names.insert(p + ":data_version");
 
@@ -69,18 +81,19 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
     FileImage img = image_of_bytes(inputs[i].bytes);
     e.input_has_duplicates |= img.duplicates > 0;
     for (const SourceKey& k : img.keys) {
-      DbStats& st = e.dbs[k.db];
+      DbId id{static_cast<uint32_t>(i), k.db};
+      DbStats& st = e.dbs[id];
       ++st.keys_read;
-      auto p = prefix_of_db.find(k.db);
-      if (p != prefix_of_db.end()) st.prefix = p->second;
+      const std::string* p = prefix_of(id);
+      if (p) st.prefix = *p;
       if (k.image.has_expire && opt.drop_expired_before && k.image.expire_ms <= *opt.drop_expired_before) {
         ++st.expired_dropped;
         continue;
       }
       std::string name;
       RenameRule rule = RenameRule::kAlreadyPrefixed;
-      if (p != prefix_of_db.end()) {
-        rule = renamers[p->second]->rename(k.key, name);
+      if (p) {
+        rule = renamers[*p]->rename(k.key, name);
       } else if (opt.unmapped == UnmappedPolicy::kKeep) {
         name = k.key;
       } else {
@@ -100,7 +113,7 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
         continue;
       }
       written.push_back(Written{i, k, name});
-      if (p == prefix_of_db.end()) ++st.kept_unmapped;
+      if (!p) ++st.kept_unmapped;
       else if (rule == RenameRule::kAlreadyPrefixed) ++st.already_prefixed;
       else if (rule == RenameRule::kHashtag) ++st.hashtagged;
       else {
@@ -111,8 +124,8 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
     }
   }
   if (opt.unmapped == UnmappedPolicy::kError)
-    for (const auto& [db, st] : e.dbs)
-      if (!prefix_of_db.count(db) && st.keys_read) e.code = Errc::kUnmappedDatabase;
+    for (const auto& [id, st] : e.dbs)
+      if (!prefix_of(id) && st.keys_read) e.code = Errc::kUnmappedDatabase;
 
   // Group the written keys by name, in input order.
   std::map<std::string, std::vector<const Written*>> by_name;
@@ -131,14 +144,15 @@ Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleIn
     const Written* kept = opt.on_collision == CollisionPolicy::kKeepLast ? ws.back() : ws.front();
     for (const Written* w : ws) {
       if (w == kept) continue;
-      DbStats& st = e.dbs[w->key.db];
+      DbId id{static_cast<uint32_t>(w->input), w->key.db};
+      DbStats& st = e.dbs[id];
       ++st.collision_dropped;
       if (w->key.image.has_expire) --st.with_ttl;
-      if (!prefix_of_db.count(w->key.db)) {
+      if (!prefix_of(id)) {
         --st.kept_unmapped;
       } else {
         std::string ignored;
-        RenameRule rule = renamers[prefix_of_db[w->key.db]]->rename(w->key.key, ignored);
+        RenameRule rule = renamers[*prefix_of(id)]->rename(w->key.key, ignored);
         if (rule == RenameRule::kAlreadyPrefixed) --st.already_prefixed;
         else if (rule == RenameRule::kHashtag) --st.hashtagged;
         else {
@@ -196,8 +210,8 @@ std::vector<std::string> check_conversion(const Expected& e, std::optional<Errc>
     if (!e.output.count(name)) diffs.push_back(fmt::format("not expected in the output: {}", quote_bytes(name.data(), name.size())));
   if (result->keys_written != got.size())
     diffs.push_back(fmt::format("keys_written {} but the output holds {}", result->keys_written, got.size()));
-  for (const auto& [db, want] : e.dbs) {
-    auto it = result->dbs.find(db);
+  for (const auto& [id, want] : e.dbs) {
+    auto it = result->dbs.find(id);
     DbStats have = it == result->dbs.end() ? DbStats{} : it->second;
     auto fields = [](const DbStats& s) {
       return std::vector<uint64_t>{s.keys_read, s.renamed, s.already_prefixed, s.hashtagged, s.kept_unmapped,
@@ -205,9 +219,9 @@ std::vector<std::string> check_conversion(const Expected& e, std::optional<Errc>
                                    s.collision_dropped, s.guard_sources};
     };
     if (fields(have) != fields(want))
-      diffs.push_back(fmt::format("db {} counts (read, renamed, prefixed, hashtagged, kept, empty, ttl, unmapped, "
+      diffs.push_back(fmt::format("input {} db {} counts (read, renamed, prefixed, hashtagged, kept, empty, ttl, unmapped, "
                                   "expired, collision, guard): {} expected {}",
-                                  db, fmt::join(fields(have), "/"), fmt::join(fields(want), "/")));
+                                  id.input, id.db, fmt::join(fields(have), "/"), fmt::join(fields(want), "/")));
   }
   if (result->collisions != e.collisions)
     diffs.push_back(fmt::format("{} collisions reported, expected {}", result->collisions, e.collisions));

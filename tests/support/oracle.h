@@ -32,7 +32,7 @@ struct Expected {
   // that order, as the converter does).
   std::optional<Errc> code;
   std::map<std::string, KeyImage> output;  // db 0 of the output, guards included
-  std::map<uint64_t, DbStats> dbs;         // the counts of every database read
+  std::map<DbId, DbStats> dbs;             // the counts of every database read, by input
   uint64_t collisions = 0;
   std::multiset<std::pair<std::string, std::string>> drops;  // (left out, kept), described
   bool input_has_duplicates = false;    // a database of an input holds one name twice

@@ -70,10 +70,25 @@ Scenario generate_scenario(std::mt19937& rng) {
     s.text += fmt::format("\n  input {} ({}): {} bytes", in.name, in.pipe ? "pipe" : "file", in.bytes.size());
     s.inputs.push_back(std::move(in));
   }
+  // Several backups: some databases mapped per input instead (another application, or none, on
+  // each host), and the AUX fields of any input.
+  if (n_inputs > 1 && pick(2)) {
+    for (auto it = opt.apps.begin(); it != opt.apps.end();) {
+      if (pick(2)) {
+        ++it;
+        continue;
+      }
+      for (uint32_t i = 0; i < n_inputs; ++i)
+        if (pick(3) != 0) opt.input_apps[DbId{i, it->first}] = std::vector<std::string>{"condo", "app2", "app5"}[pick(3)];
+      it = opt.apps.erase(it);
+    }
+    opt.aux_from = static_cast<uint32_t>(pick(n_inputs));
+  }
   std::vector<std::string> apps;
   for (const auto& [db, name] : opt.apps) apps.push_back(fmt::format("{}={}", db, name));
-  s.text += fmt::format("\n  apps {}, unmapped {}, on-collision {}, data-version {}, drop-expired {}",
-                        fmt::join(apps, " "), static_cast<int>(opt.unmapped), static_cast<int>(opt.on_collision),
+  for (const auto& [id, name] : opt.input_apps) apps.push_back(fmt::format("in{}.rdb:{}={}", id.input, id.db, name));
+  s.text += fmt::format("\n  apps {}, aux from input {}, unmapped {}, on-collision {}, data-version {}, drop-expired {}",
+                        fmt::join(apps, " "), opt.aux_from, static_cast<int>(opt.unmapped), static_cast<int>(opt.on_collision),
                         opt.data_version, opt.drop_expired_before ? "2000" : "no");
   return s;
 }

@@ -1,0 +1,36 @@
+// Redis Cluster hash slots: which of the 16384 slots a key belongs to.
+//
+// The slot of a key is CRC16/XMODEM of the key (or of its hash tag) masked to 14 bits. The hash
+// tag is the part between the first '{' and the first '}' after it, when that part is not empty:
+//   "foo"                     -> crc16("foo") & 0x3FFF = 12182
+//   "{condo:bull:queue}:rest" -> crc16("condo:bull:queue") & 0x3FFF (every key of the queue
+//                                lands on one slot, so multi-key scripts over them work)
+//   "foo{}{bar}"              -> the first "{}" is empty: the whole key is hashed
+//   "foo{{bar}}zap"           -> the tag is "{bar"
+// This is the same computation as the servers' keyHashSlot (Redis, Valkey).
+//
+// It runs once per key of a conversion, so the CRC is sliced by 8 (tables built at compile time)
+// and the braces are found with memchr.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace rdbrekey {
+
+// The number of hash slots of a Redis/Valkey cluster (slots 0..16383).
+constexpr int kClusterSlots = 16384;
+
+// CRC16/XMODEM: polynomial 0x1021, initial value 0, not reflected, no final xor.
+// Check value: crc16_xmodem("123456789", 9) == 0x31C3.
+uint16_t crc16_xmodem(const void* data, size_t size) noexcept;
+
+// The cluster slot (0..16383) of a key, hash tags included.
+uint16_t key_hash_slot(std::string_view key) noexcept;
+
+// The bytes of a key that decide its slot: the hash tag when there is a non-empty one, else the
+// whole key (exposed for messages and tests).
+std::string_view hash_tag_of(std::string_view key) noexcept;
+
+}  // namespace rdbrekey

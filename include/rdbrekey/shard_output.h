@@ -1,0 +1,160 @@
+// One RDB file per cluster primary (an Output, output.h).
+//
+// A cluster node loads only its own dump.rdb, in db 0, and treats keys of slots it does not own
+// as foreign (Valkey 8 deletes them at start-up). So every key goes to the file of the primary
+// that owns its hash slot (hash_slot.h), computed on the new name byte for byte as written; the
+// start-up guards are routed the same way. Function libraries, module AUX records and AUX
+// fields go to every file. Each file is a complete RDB (RdbFileOutput) with its own RESIZEDB
+// counts; the files are committed all together or not at all.
+//
+// While routing it counts what the manifest reports: keys per slot, keys and keys with a TTL
+// and the CRC-64 per file, each application's keys per file (by the prefix of the name as
+// written: "P:..." or "{P:..."), where each guard went, and for every Bull-style queue (a
+// hashtag family's keys, "{P:F:Q}..." or an unbraced "P:F:Q:...") the slots and files its keys
+// went to.
+//
+// Memory: the sinks' buffers, 16,384 counters, one entry per queue, and one function library
+// or module AUX record at a time (held while it is copied to every file).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rdbrekey/cluster_topology.h"
+#include "rdbrekey/hash_slot.h"
+#include "rdbrekey/output.h"
+#include "rdbrekey/rdb_output.h"
+
+namespace rdbrekey {
+
+// The file name for each primary of a topology, in its order: "shard-2-10.0.0.7-6379.rdb" (k from
+// 1, the address when known), "shard-2-<id prefix>.rdb" (only an id), "shard-2-of-3.rdb" (a
+// topology of N primaries).
+std::vector<std::string> shard_file_names(const ClusterTopology& topology);
+
+// Queues of a hashtag family ("bull"): where their keys went.
+class QueueTally {
+ public:
+  explicit QueueTally(std::vector<std::string> families) : families_(std::move(families)) {}
+
+  struct Queue {
+    uint64_t keys = 0;
+    bool hashtagged = false;    // its keys carry the hashtag {P:F:Q}
+    std::set<uint16_t> slots;   // where its keys went (one, unless keys are outside the hashtag)
+    std::set<uint32_t> files;
+  };
+  // A key named `name` (as written) went to `slot` in file `file`; counted when it belongs to a
+  // queue (by the name's shape).
+  void observe(std::string_view name, uint16_t slot, uint32_t file);
+  // By queue name "P:F:Q".
+  const std::map<std::string, Queue, std::less<>>& queues() const { return queues_; }
+
+ private:
+  std::vector<std::string> families_;
+  std::map<std::string, Queue, std::less<>> queues_;
+};
+
+// Keys per file of each application prefix, by the name as written.
+class AppTally {
+ public:
+  AppTally(const std::vector<std::string>& prefixes, size_t files);
+  void observe(const RenamedKey& name, std::string_view whole, uint32_t file) {
+    // Renamed keys start with a piece owned by their application's renamer ("P:", "{P:F:"):
+    // keys of one database come in a row, so one pointer comparison finds the application.
+    if (name.rule != RenameRule::kAlreadyPrefixed && name.parts[0].data() == last_piece_) {
+      if (last_app_ >= 0) ++keys_[static_cast<size_t>(last_app_) * files_ + file];
+      return;
+    }
+    int app = app_of_name(whole);
+    if (name.rule != RenameRule::kAlreadyPrefixed) {
+      last_piece_ = name.parts[0].data();
+      last_app_ = app;
+    }
+    if (app >= 0) ++keys_[static_cast<size_t>(app) * files_ + file];
+  }
+  const std::vector<std::string>& prefixes() const { return prefixes_; }
+  uint64_t keys(size_t app, size_t file) const { return keys_[app * files_ + file]; }
+
+ private:
+  int app_of_name(std::string_view name) const;
+
+  std::vector<std::string> prefixes_;
+  std::map<std::string, int, std::less<>> index_;
+  size_t files_;
+  std::vector<uint64_t> keys_;
+  const char* last_piece_ = nullptr;
+  int last_app_ = -1;
+};
+
+class ShardedOutput final : public Output {
+ public:
+  // sinks[i] receives the file of topology.primaries[i]. `families`: the hashtag families whose
+  // queues are tallied; `prefixes`: the applications whose keys are counted per file.
+  ShardedOutput(const ClusterTopology& topology, const std::vector<ByteSink*>& sinks,
+                std::vector<std::string> families, const std::vector<std::string>& prefixes = {});
+
+  void begin(RdbVersion version) override;
+  void aux(std::string_view field, std::string_view value) override;
+  void function(Payload& payload) override;
+  void module_aux(Payload& payload) override;
+  [[gnu::always_inline]] void key(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name,
+                                  Payload& value) override {
+    std::string_view whole = assembled(name);
+    uint16_t slot = key_hash_slot(whole);
+    uint32_t file = owner_[slot];
+    ++keys_per_slot_[slot];
+    if (name.rule != RenameRule::kPrefixed) queues_.observe(whole, slot, file);
+    apps_.observe(name, whole, file);
+    files_[file]->key(prefix, type, name, value);
+  }
+  void string_key(std::string_view name, std::string_view value) override;
+  void end() override;
+
+  bool discardable() const override { return true; }
+  uint64_t keys_written() const override;
+  uint64_t bytes_written() const override;
+  void prepare() override;
+  void commit() override;
+  void uncommit() noexcept override;
+  void cancel() noexcept override;
+
+  size_t files() const { return files_.size(); }
+  const RdbFileOutput& file(size_t i) const { return *files_[i]; }
+  // Keys written to each slot (16,384 entries).
+  const std::vector<uint64_t>& keys_per_slot() const { return keys_per_slot_; }
+  const QueueTally& queues() const { return queues_; }
+  const AppTally& apps() const { return apps_; }
+  // The keys made by the tool (start-up guards): where each went.
+  struct Placement {
+    std::string key;
+    uint16_t slot = 0;
+    uint32_t file = 0;
+  };
+  const std::vector<Placement>& placed_string_keys() const { return string_keys_; }
+
+ private:
+  std::string_view assembled(const RenamedKey& name) {
+    if (name.count == 1) return name.parts[0];
+    scratch_.clear();
+    for (uint8_t i = 0; i < name.count; ++i) scratch_.append(name.parts[i]);
+    return scratch_;
+  }
+  // Copies a record that every file holds.
+  void to_every_file(Payload& payload, void (RdbFileOutput::*write)(Payload&));
+
+  std::vector<std::unique_ptr<RdbFileOutput>> files_;
+  std::vector<uint16_t> owner_;  // slot -> file
+  std::vector<uint64_t> keys_per_slot_;
+  QueueTally queues_;
+  AppTally apps_;
+  std::vector<Placement> string_keys_;
+  std::string scratch_;
+  size_t committed_ = 0;
+};
+
+}  // namespace rdbrekey

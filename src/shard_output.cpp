@@ -1,0 +1,171 @@
+#include "rdbrekey/shard_output.h"
+
+#include <fmt/format.h>
+
+#include "rdbrekey/byte_sink.h"
+#include "rdbrekey/error.h"
+
+namespace rdbrekey {
+namespace {
+
+// A host name or address as part of a file name: letters, digits, '.', '-'; anything else '_'.
+std::string file_name_part(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) c = '_';
+  return out;
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+}  // namespace
+
+std::vector<std::string> shard_file_names(const ClusterTopology& topology) {
+  std::vector<std::string> names;
+  size_t n = topology.primaries.size();
+  for (size_t k = 0; k < n; ++k) {
+    const ClusterPrimary& p = topology.primaries[k];
+    if (!p.host.empty() && p.port > 0)
+      names.push_back(fmt::format("shard-{}-{}-{}.rdb", k + 1, file_name_part(p.host), p.port));
+    else if (!p.id.empty())
+      names.push_back(fmt::format("shard-{}-{}.rdb", k + 1, file_name_part(p.id.substr(0, 12))));
+    else
+      names.push_back(fmt::format("shard-{}-of-{}.rdb", k + 1, n));
+  }
+  return names;
+}
+
+// "{P:F:Q}rest" (hashtagged) or "P:F:Q:rest", F one of the families, P and Q not empty.
+void QueueTally::observe(std::string_view name, uint16_t slot, uint32_t file) {
+  bool braced = !name.empty() && name[0] == '{';
+  std::string_view body = name;
+  if (braced) {
+    size_t close = name.find('}', 1);
+    if (close == std::string_view::npos) return;
+    body = name.substr(1, close - 1);
+  }
+  size_t colon = body.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return;
+  std::string_view after = body.substr(colon + 1);
+  for (const std::string& f : families_) {
+    if (after.size() <= f.size() + 1 || !starts_with(after, f) || after[f.size()] != ':') continue;
+    std::string_view queue = after.substr(f.size() + 1);
+    if (!braced) {
+      size_t end = queue.find(':');
+      if (end == std::string_view::npos) return;  // "P:F:Q" with no rest: not a queue key
+      queue = queue.substr(0, end);
+    }
+    if (queue.empty()) return;
+    std::string_view group = body.substr(0, colon + 1 + f.size() + 1 + queue.size());
+    auto it = queues_.find(group);
+    if (it == queues_.end()) it = queues_.emplace(std::string(group), Queue{}).first;
+    Queue& q = it->second;
+    ++q.keys;
+    q.hashtagged |= braced;
+    q.slots.insert(slot);
+    q.files.insert(file);
+    return;
+  }
+}
+
+AppTally::AppTally(const std::vector<std::string>& prefixes, size_t files) : files_(files) {
+  for (const std::string& p : prefixes)
+    if (index_.emplace(p, static_cast<int>(prefixes_.size())).second) prefixes_.push_back(p);
+  keys_.assign(prefixes_.size() * files_, 0);
+}
+
+// "P:..." or "{P:...": the application P, when it is one of the prefixes.
+int AppTally::app_of_name(std::string_view name) const {
+  if (!name.empty() && name[0] == '{') name.remove_prefix(1);
+  size_t colon = name.find(':');
+  if (colon == std::string_view::npos) return -1;
+  auto it = index_.find(name.substr(0, colon));
+  return it == index_.end() ? -1 : it->second;
+}
+
+ShardedOutput::ShardedOutput(const ClusterTopology& topology, const std::vector<ByteSink*>& sinks,
+                             std::vector<std::string> families, const std::vector<std::string>& prefixes)
+    : owner_(topology.owner),
+      keys_per_slot_(kClusterSlots, 0),
+      queues_(std::move(families)),
+      apps_(prefixes, sinks.size()) {
+  if (sinks.size() != topology.primaries.size() || owner_.size() != kClusterSlots)
+    throw Error(Errc::kInternal, "ShardedOutput: one sink per primary and an owner per slot expected");
+  for (ByteSink* sink : sinks) files_.push_back(std::make_unique<RdbFileOutput>(*sink));
+  scratch_.reserve(256);
+}
+
+void ShardedOutput::begin(RdbVersion version) {
+  for (auto& f : files_) f->begin(version);
+}
+
+void ShardedOutput::aux(std::string_view field, std::string_view value) {
+  for (auto& f : files_) f->aux(field, value);
+}
+
+void ShardedOutput::to_every_file(Payload& payload, void (RdbFileOutput::*write)(Payload&)) {
+  MemorySink held;
+  payload.copy_to(held);
+  held.prepare();
+  std::string_view bytes(reinterpret_cast<const char*>(held.data().data()), held.data().size());
+  for (auto& f : files_) {
+    Payload copy(bytes);
+    ((*f).*write)(copy);
+  }
+}
+
+void ShardedOutput::function(Payload& payload) { to_every_file(payload, &RdbFileOutput::function); }
+void ShardedOutput::module_aux(Payload& payload) { to_every_file(payload, &RdbFileOutput::module_aux); }
+
+void ShardedOutput::string_key(std::string_view name, std::string_view value) {
+  uint16_t slot = key_hash_slot(name);
+  uint32_t file = owner_[slot];
+  ++keys_per_slot_[slot];
+  string_keys_.push_back(Placement{std::string(name), slot, file});
+  files_[file]->string_key(name, value);
+}
+
+void ShardedOutput::end() {
+  for (auto& f : files_) f->end();
+}
+
+uint64_t ShardedOutput::keys_written() const {
+  uint64_t n = 0;
+  for (const auto& f : files_) n += f->keys_written();
+  return n;
+}
+
+uint64_t ShardedOutput::bytes_written() const {
+  uint64_t n = 0;
+  for (const auto& f : files_) n += f->bytes_written();
+  return n;
+}
+
+void ShardedOutput::prepare() {
+  for (auto& f : files_) f->prepare();
+}
+
+// All files or none: a failure after some were committed withdraws those again.
+void ShardedOutput::commit() {
+  committed_ = 0;
+  try {
+    for (auto& f : files_) {
+      f->commit();
+      ++committed_;
+    }
+  } catch (...) {
+    uncommit();
+    throw;
+  }
+}
+
+void ShardedOutput::uncommit() noexcept {
+  for (size_t i = 0; i < committed_; ++i) files_[i]->uncommit();
+  committed_ = 0;
+}
+
+void ShardedOutput::cancel() noexcept {
+  for (auto& f : files_) f->cancel();
+}
+
+}  // namespace rdbrekey

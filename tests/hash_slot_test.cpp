@@ -1,0 +1,145 @@
+// Hash slots: the published vectors, the hash tag edge cases, the sliced CRC against a bitwise
+// reference (every length 0..300 at every alignment), and CLUSTER KEYSLOT of a real server.
+#include "rdbrekey/hash_slot.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/process.h"
+#include "support/redis_server.h"
+
+namespace rdbrekey {
+namespace {
+
+using namespace std::string_literals;
+
+// CRC16/XMODEM one bit at a time, straight from the definition.
+uint16_t reference_crc16(const unsigned char* p, size_t size) {
+  uint16_t crc = 0;
+  for (size_t i = 0; i < size; ++i) {
+    crc = static_cast<uint16_t>(crc ^ (p[i] << 8));
+    for (int bit = 0; bit < 8; ++bit) crc = static_cast<uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
+  }
+  return crc;
+}
+
+// keyHashSlot written the way the servers write it: index loops, no memchr.
+uint16_t reference_slot(const std::string& key) {
+  const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+  size_t open = 0;
+  while (open < key.size() && key[open] != '{') ++open;
+  if (open == key.size()) return reference_crc16(p, key.size()) & 0x3FFF;
+  size_t close = open + 1;
+  while (close < key.size() && key[close] != '}') ++close;
+  if (close == key.size() || close == open + 1) return reference_crc16(p, key.size()) & 0x3FFF;
+  return reference_crc16(p + open + 1, close - open - 1) & 0x3FFF;
+}
+
+// Random bytes with braces sprinkled in, so that tags of every shape turn up.
+std::string random_key(std::mt19937_64& rng) {
+  static const char kAlphabet[] = {'{', '}', '{', '}', 'a', ':', '\0', '\xff'};
+  std::string key(rng() % 40, '\0');
+  for (char& c : key) c = (rng() % 3 == 0) ? kAlphabet[rng() % sizeof kAlphabet] : static_cast<char>(rng());
+  return key;
+}
+
+TEST(HashSlot, Crc16CheckValue) {
+  EXPECT_EQ(crc16_xmodem("123456789", 9), 0x31C3);
+  EXPECT_EQ(crc16_xmodem("", 0), 0);
+}
+
+TEST(HashSlot, PublishedVectors) {
+  EXPECT_EQ(key_hash_slot("foo"), 12182);
+  EXPECT_EQ(key_hash_slot("{condo:bull:queue}:rest"), 7175);
+  EXPECT_EQ(key_hash_slot("foo{}{bar}"), 8363);
+  EXPECT_EQ(key_hash_slot("foo{{bar}}zap"), 4015);
+  EXPECT_EQ(key_hash_slot("foo{bar}{zap}"), 5061);
+}
+
+TEST(HashSlot, TagOfOneQueueGivesOneSlot) {
+  const uint16_t slot = key_hash_slot("{condo:bull:queue}:rest");
+  EXPECT_EQ(key_hash_slot("{condo:bull:queue}:wait"), slot);
+  EXPECT_EQ(key_hash_slot("{condo:bull:queue}"), slot);
+  EXPECT_EQ(key_hash_slot("condo:bull:queue"), slot);
+}
+
+TEST(HashSlot, EdgeCasesOfBraces) {
+  EXPECT_EQ(key_hash_slot(""), 0);
+  EXPECT_EQ(hash_tag_of(""), "");
+  EXPECT_EQ(hash_tag_of("{"), "{");
+  EXPECT_EQ(key_hash_slot("{"), crc16_xmodem("{", 1) & 0x3FFF);
+  EXPECT_EQ(hash_tag_of("}{"), "}{");
+  EXPECT_EQ(key_hash_slot("}{"), crc16_xmodem("}{", 2) & 0x3FFF);
+  EXPECT_EQ(hash_tag_of("{}"), "{}");
+  EXPECT_EQ(key_hash_slot("{}"), crc16_xmodem("{}", 2) & 0x3FFF);
+  EXPECT_EQ(hash_tag_of("{a}"), "a");
+  EXPECT_EQ(hash_tag_of("x{a"), "x{a");
+  EXPECT_EQ(hash_tag_of("{{}"), "{");
+  EXPECT_EQ(hash_tag_of("a}{b}"), "b");
+  EXPECT_EQ(hash_tag_of("{a}{b}"), "a");
+}
+
+TEST(HashSlot, BinaryKeys) {
+  const std::string key = "\0\xff{\0}\xff"s;
+  EXPECT_EQ(hash_tag_of(key), "\0"s);
+  EXPECT_EQ(key_hash_slot(key), crc16_xmodem("\0", 1) & 0x3FFF);
+  const std::string untagged = "\0\0\xff\xfe\x01"s;
+  EXPECT_EQ(key_hash_slot(untagged), reference_slot(untagged));
+  EXPECT_LT(key_hash_slot("\xff\xff\xff\xff\xff\xff\xff\xff\xff"s), kClusterSlots);
+}
+
+TEST(HashSlot, SlicedCrcEqualsBitwiseAtEveryLengthAndAlignment) {
+  std::mt19937_64 rng(7);
+  std::vector<unsigned char> buf(300 + 8);
+  for (auto& b : buf) b = static_cast<unsigned char>(rng());
+  for (size_t offset = 0; offset < 8; ++offset) {
+    for (size_t size = 0; size <= 300; ++size) {
+      ASSERT_EQ(crc16_xmodem(buf.data() + offset, size), reference_crc16(buf.data() + offset, size))
+          << "offset " << offset << ", size " << size;
+    }
+  }
+}
+
+TEST(HashSlot, SlotEqualsReferenceForRandomKeys) {
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    const std::string key = random_key(rng);
+    ASSERT_EQ(key_hash_slot(key), reference_slot(key)) << test::escape_bytes(key);
+  }
+}
+
+// A standalone server with cluster mode on (CLUSTER KEYSLOT needs it). The cluster bus port is
+// chosen too: the default (port + 10000) does not exist for ports above 55535.
+std::unique_ptr<test::RedisServer> start_cluster_enabled_server() {
+  std::string error;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    test::RedisServerOptions options;
+    options.extra_args = {"--cluster-enabled",     "yes",
+                          "--cluster-config-file", "nodes.conf",
+                          "--cluster-port",        std::to_string(test::pick_free_port())};
+    auto started = test::RedisServer::try_start(std::move(options));
+    if (started.server) return std::move(started.server);
+    error = started.error;
+  }
+  throw std::runtime_error(error);
+}
+
+TEST(HashSlot, EqualsClusterKeyslotOfARealServer) {
+  auto server = start_cluster_enabled_server();
+  std::mt19937_64 rng(13);
+  std::vector<std::string> keys = {"foo", "{condo:bull:queue}:rest", "foo{}{bar}", "foo{{bar}}zap", "{", "}{", "{}"};
+  while (keys.size() < 2000) keys.push_back(random_key(rng));
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& key : keys) commands.push_back({"CLUSTER", "KEYSLOT", key});
+  const std::vector<test::Reply> replies = server->client().pipeline(commands);
+  ASSERT_EQ(replies.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_EQ(key_hash_slot(keys[i]), replies[i].as_int()) << test::escape_bytes(keys[i]);
+  }
+}
+
+}  // namespace
+}  // namespace rdbrekey
