@@ -431,8 +431,8 @@ report() {
       printf "Split into cluster files: peak anonymous memory %.1f MB with 3 primaries, %.1f MB with 64 (one file: %.1f MB).\n", a / 1024, b / 1024, m[1] / 1024 }'
     awk '$1=="rdbrekey"{print $2}' "$samples" | sort -g | head -1 > "$work/one.best"
     awk '$1=="rdbrekey-cluster"{print $2}' "$samples" | sort -g | head -1 > "$work/split.best"
-    awk -v one="$(cat "$work/one.best")" -v split="$(cat "$work/split.best")" 'BEGIN {
-      printf "Split into 3 files / one file (best times): %.3f\n", split / one }'
+    awk -v one="$(cat "$work/one.best")" -v many="$(cat "$work/split.best")" 'BEGIN {
+      printf "Split into 3 files / one file (best times): %.3f\n", many / one }'
     echo
     echo "rdbrekey's own summary (first conversion):"
     echo

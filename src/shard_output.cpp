@@ -57,13 +57,20 @@ void QueueTally::observe(std::string_view name, uint16_t slot, uint32_t file) {
     }
     if (queue.empty()) return;
     std::string_view group = body.substr(0, colon + 1 + f.size() + 1 + queue.size());
-    auto it = queues_.find(group);
-    if (it == queues_.end()) it = queues_.emplace(std::string(group), Queue{}).first;
-    Queue& q = it->second;
+    bool same = last_ != queues_.end() && last_->first == group;
+    if (!same) {
+      last_ = queues_.find(group);
+      if (last_ == queues_.end()) last_ = queues_.emplace(std::string(group), Queue{}).first;
+    }
+    Queue& q = last_->second;
     ++q.keys;
     q.hashtagged |= braced;
-    q.slots.insert(slot);
-    q.files.insert(file);
+    if (!same || slot != last_slot_ || file != last_file_) {
+      q.slots.insert(slot);
+      q.files.insert(file);
+      last_slot_ = slot;
+      last_file_ = file;
+    }
     return;
   }
 }

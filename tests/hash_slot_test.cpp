@@ -143,3 +143,33 @@ TEST(HashSlot, EqualsClusterKeyslotOfARealServer) {
 
 }  // namespace
 }  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+// A name in pieces (as the renamer gives it: "P:" + key, "{P:bull:" + queue + "}" + rest) has
+// the slot of the joined name, wherever the braces fall and however long it is.
+TEST(HashSlot, PiecesHaveTheSlotOfTheJoinedName) {
+  std::mt19937 rng(11);
+  const std::string alphabet = "ab{}:xyz\x7b\x7d\x00\xff{{}}";
+  for (int i = 0; i < 20000; ++i) {
+    size_t n = rng() % 4 + 1;
+    std::vector<std::string> pieces(n);
+    std::string joined;
+    for (auto& p : pieces) {
+      size_t len = rng() % 3 == 0 ? rng() % 700 : rng() % 24;
+      for (size_t k = 0; k < len; ++k) p += rng() % 4 == 0 ? alphabet[rng() % alphabet.size()] : static_cast<char>(rng());
+      joined += p;
+    }
+    std::vector<std::string_view> views(pieces.begin(), pieces.end());
+    ASSERT_EQ(key_hash_slot(std::span<const std::string_view>(views)), key_hash_slot(joined)) << i;
+    ASSERT_EQ(key_hash_slot(joined), crc16_xmodem(hash_tag_of(joined).data(), hash_tag_of(joined).size()) & 0x3FFF);
+  }
+  std::vector<std::string_view> queue{"{condo:bull:", "queue", "}", ":rest"};
+  EXPECT_EQ(key_hash_slot(std::span<const std::string_view>(queue)), 7175);
+  std::vector<std::string_view> plain{"fo", "o"};
+  EXPECT_EQ(key_hash_slot(std::span<const std::string_view>(plain)), 12182);
+}
+
+}  // namespace
+}  // namespace rdbrekey

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace rdbrekey {
@@ -26,8 +27,12 @@ constexpr int kClusterSlots = 16384;
 // Check value: crc16_xmodem("123456789", 9) == 0x31C3.
 uint16_t crc16_xmodem(const void* data, size_t size) noexcept;
 
-// The cluster slot (0..16383) of a key, hash tags included.
+// The cluster slot (0..16383) of a key, hash tags included. Keys without '{' (nearly all) are
+// read once: the brace test rides along with the CRC.
 uint16_t key_hash_slot(std::string_view key) noexcept;
+// The same for a name given as pieces (the bytes of the pieces in order, e.g. "P:" and the
+// source key), without joining them unless a brace is among them.
+uint16_t key_hash_slot(std::span<const std::string_view> pieces);
 
 // The bytes of a key that decide its slot: the hash tag when there is a non-empty one, else the
 // whole key (exposed for messages and tests).

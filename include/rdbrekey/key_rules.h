@@ -38,10 +38,15 @@ inline bool has_prefix(std::string_view key, std::string_view prefix) {
 // A new key name as up to four pieces (views into the old key and the renamer's own strings),
 // so that it can be written out without being assembled first.
 struct RenamedKey {
+  // Only parts[0..count) are ever read: the pieces are left uninitialized (a union member), so
+  // that making a name, once per key, does not clear 64 bytes.
+  RenamedKey() noexcept {}  // NOLINT: parts stay uninitialized on purpose
   RenameRule rule = RenameRule::kAlreadyPrefixed;
   uint8_t count = 0;
   size_t size = 0;
-  std::string_view parts[4];
+  union {
+    std::string_view parts[4];
+  };
   void add(std::string_view part) {
     parts[count++] = part;
     size += part.size();

@@ -57,38 +57,40 @@ class QueueTally {
  private:
   std::vector<std::string> families_;
   std::map<std::string, Queue, std::less<>> queues_;
+  // The queue of the previous key, and where that key went (a queue's keys come in a row).
+  std::map<std::string, Queue, std::less<>>::iterator last_ = queues_.end();
+  uint16_t last_slot_ = 0;
+  uint32_t last_file_ = 0;
 };
 
 // Keys per file of each application prefix, by the name as written.
 class AppTally {
  public:
   AppTally(const std::vector<std::string>& prefixes, size_t files);
-  void observe(const RenamedKey& name, std::string_view whole, uint32_t file) {
-    // Renamed keys start with a piece owned by their application's renamer ("P:", "{P:F:"):
-    // keys of one database come in a row, so one pointer comparison finds the application.
-    if (name.rule != RenameRule::kAlreadyPrefixed && name.parts[0].data() == last_piece_) {
-      if (last_app_ >= 0) ++keys_[static_cast<size_t>(last_app_) * files_ + file];
-      return;
-    }
-    int app = app_of_name(whole);
-    if (name.rule != RenameRule::kAlreadyPrefixed) {
-      last_piece_ = name.parts[0].data();
-      last_app_ = app;
-    }
+  void observe(const RenamedKey& name, uint32_t file) {
+    int app = name.rule == RenameRule::kAlreadyPrefixed ? app_of_name(name.parts[0]) : app_of_piece(name.parts[0]);
     if (app >= 0) ++keys_[static_cast<size_t>(app) * files_ + file];
   }
   const std::vector<std::string>& prefixes() const { return prefixes_; }
   uint64_t keys(size_t app, size_t file) const { return keys_[app * files_ + file]; }
 
  private:
+  // A renamed key's first piece is owned by its application's renamer ("P:", "{P:F:"): a few
+  // pointers known so far say whose it is.
+  int app_of_piece(std::string_view piece) {
+    for (const auto& [data, app] : pieces_)
+      if (data == piece.data()) return app;
+    int app = app_of_name(piece);
+    if (pieces_.size() < 64) pieces_.emplace_back(piece.data(), app);
+    return app;
+  }
   int app_of_name(std::string_view name) const;
 
   std::vector<std::string> prefixes_;
   std::map<std::string, int, std::less<>> index_;
   size_t files_;
   std::vector<uint64_t> keys_;
-  const char* last_piece_ = nullptr;
-  int last_app_ = -1;
+  std::vector<std::pair<const char*, int>> pieces_;
 };
 
 class ShardedOutput final : public Output {
@@ -104,12 +106,11 @@ class ShardedOutput final : public Output {
   void module_aux(Payload& payload) override;
   [[gnu::always_inline]] void key(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name,
                                   Payload& value) override {
-    std::string_view whole = assembled(name);
-    uint16_t slot = key_hash_slot(whole);
+    uint16_t slot = key_hash_slot(std::span<const std::string_view>(name.parts, name.count));
     uint32_t file = owner_[slot];
     ++keys_per_slot_[slot];
-    if (name.rule != RenameRule::kPrefixed) queues_.observe(whole, slot, file);
-    apps_.observe(name, whole, file);
+    if (name.rule != RenameRule::kPrefixed) queues_.observe(assembled(name), slot, file);
+    apps_.observe(name, file);
     files_[file]->key(prefix, type, name, value);
   }
   void string_key(std::string_view name, std::string_view value) override;
