@@ -407,10 +407,6 @@ LeftOutKeys run_pass(const ConvertOptions& options, const KeyPolicy& policy, Con
   return Conversion<Output>(options, policy, result, left_out, out).run(sources);
 }
 
-// The passes over the inputs. One pass feeds the output directly when nothing must be decided
-// first. A keep-first/keep-last policy, or an output that cannot be thrown away (a live
-// server), needs every collision decided before the output receives a byte: a first pass then
-// only decides (DiscardOutput) and a second one writes.
 // Options that name an input by its number must name one that is there.
 void check_input_numbers(const ConvertOptions& options, size_t inputs) {
   if (options.aux_from >= inputs)
@@ -420,6 +416,10 @@ void check_input_numbers(const ConvertOptions& options, size_t inputs) {
       throw Error(Errc::kBadOption, fmt::format("--app for input {} of {}", id.input + 1, inputs));
 }
 
+// The passes over the inputs. One pass feeds the output directly when nothing must be decided
+// first. A keep-first/keep-last policy, or an output that cannot be thrown away (a live
+// server), needs every collision decided before the output receives a byte: a first pass then
+// only decides (DiscardOutput) and a second one writes.
 ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>& sources, Output& out) {
   auto start = std::chrono::steady_clock::now();
   check_input_numbers(options, sources.size());

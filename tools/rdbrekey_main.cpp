@@ -152,19 +152,29 @@ uint32_t input_named(const std::string& name, const std::vector<std::string>& in
 }
 
 // --app for convert: DB=NAME maps database DB of every input; INPUT:DB=NAME maps database DB of
-// that input only (INPUT as given on the command line; the last ':' before DB= separates it).
+// that input only (INPUT as given on the command line, or another name of the same file). The
+// mapping is split at the last '=' preceded by digits that start the value or follow a ':' (an
+// application name holds neither ':' nor '='), so a path may hold ':' and '=' itself.
 void parse_app_mappings(const std::vector<std::string>& args, ConvertOptions& opt) {
   std::vector<std::string> general;
   for (const auto& a : args) {
-    auto eq = a.find('=');
-    auto colon = eq == std::string::npos ? std::string::npos : a.rfind(':', eq);
-    if (colon == std::string::npos) {
-      general.push_back(a);
+    size_t eq = std::string::npos, digits = 0;
+    for (size_t e = a.rfind('='); e != std::string::npos; e = e == 0 ? std::string::npos : a.rfind('=', e - 1)) {
+      size_t d = e;
+      while (d > 0 && a[d - 1] >= '0' && a[d - 1] <= '9') --d;
+      if (d < e && (d == 0 || a[d - 1] == ':')) {
+        eq = e;
+        digits = d;
+        break;
+      }
+    }
+    if (eq == std::string::npos || digits == 0) {
+      general.push_back(a);  // DB=NAME, or something parse_apps explains
       continue;
     }
-    std::string input = a.substr(0, colon);
-    std::string num = a.substr(colon + 1, eq - colon - 1);
-    if (input.empty() || num.empty() || num.find_first_not_of("0123456789") != std::string::npos || num.size() > 9)
+    std::string input = a.substr(0, digits - 1);
+    std::string num = a.substr(digits, eq - digits);
+    if (input.empty() || num.size() > 9)
       throw Error(Errc::kBadOption,
                   fmt::format("--app \"{}\": expected DB=NAME or INPUT:DB=NAME, e.g. 0=@app/condo or "
                               "host-a.rdb:0=@app/condo",

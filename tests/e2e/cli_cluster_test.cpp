@@ -293,6 +293,12 @@ TEST_F(ClusterCli, MappingsThatNameNoInputOrMapADatabaseTwice) {
   // The same file under another name is that input.
   RunResult r = rdbrekey({"convert", a, b, "-a", dir.path() + "/./a.rdb:0=condo", "-a", b + ":0=billing", "-o", out});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  // A path with ':' and '=' in it.
+  ASSERT_EQ(::mkdir(dir.file("at=1:x").c_str(), 0755), 0);
+  std::string odd = dir.file("at=1:x") + "/b:2=.rdb";
+  test::write_file(odd, test::read_file(b));
+  r = rdbrekey({"convert", a, odd, "-a", a + ":0=condo", "-a", odd + ":0=billing", "-o", dir.file("out3.rdb")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   // Standard input is "-".
   r = rdbrekey({"convert", a, "-", "-a", a + ":0=condo", "-a", "-:0=billing", "-o", dir.file("out2.rdb")}, b);
   EXPECT_EQ(r.exit_code, 0) << r.err;
