@@ -41,6 +41,8 @@ std::vector<std::string> shard_file_names(const ClusterTopology& topology);
 class QueueTally {
  public:
   explicit QueueTally(std::vector<std::string> families) : families_(std::move(families)) {}
+  QueueTally(const QueueTally&) = delete;  // it holds an iterator into its own map
+  QueueTally& operator=(const QueueTally&) = delete;
 
   struct Queue {
     uint64_t keys = 0;
