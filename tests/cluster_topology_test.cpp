@@ -739,21 +739,6 @@ using Clock = std::chrono::steady_clock;
 
 bool have_redis_cli() { return test::run({"redis-cli", "--version"}, 10).exit_code == 0; }
 
-// A server with cluster mode on, its cluster bus port chosen too (the default, port + 10000,
-// does not exist for ports above 55535).
-std::unique_ptr<test::RedisServer> start_cluster_node() {
-  std::string error;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    test::RedisServerOptions options;
-    options.extra_args = {"--cluster-enabled",     "yes",
-                          "--cluster-config-file", "nodes.conf",
-                          "--cluster-port",        std::to_string(test::pick_free_port())};
-    auto started = test::RedisServer::try_start(std::move(options));
-    if (started.server) return std::move(started.server);
-    error = started.error;
-  }
-  throw std::runtime_error(error);
-}
 
 std::string address_of(const test::RedisServer& server) { return "127.0.0.1:" + std::to_string(server.port()); }
 
@@ -787,7 +772,7 @@ class RealCluster {
   explicit RealCluster(int primaries) {
     std::vector<std::string> args = {"redis-cli", "--cluster", "create"};
     for (int i = 0; i < primaries; ++i) {
-      nodes_.push_back(start_cluster_node());
+      nodes_.push_back(test::start_cluster_enabled_server());
       args.push_back(address_of(*nodes_.back()));
     }
     args.push_back("--cluster-yes");
@@ -801,7 +786,7 @@ class RealCluster {
 
   // A new node that met the cluster: a primary without slots until told otherwise.
   test::RedisServer& add_node() {
-    nodes_.push_back(start_cluster_node());
+    nodes_.push_back(test::start_cluster_enabled_server());
     // The bus port is given: the default (port + 10000) is not node 0's.
     const std::string bus_port = node(0).client().ok({"CONFIG", "GET", "cluster-port"}).strings().at(1);
     nodes_.back()->client().ok({"CLUSTER", "MEET", "127.0.0.1", std::to_string(node(0).port()), bus_port});
@@ -927,7 +912,7 @@ std::vector<std::string> redis_cli_plan(const test::RedisServer& server, int pri
 
 TEST(ClusterTopology, RedisCliPlansTheEvenSplit) {
   if (!have_redis_cli()) GTEST_SKIP() << "redis-cli not found";
-  auto server = start_cluster_node();
+  auto server = test::start_cluster_enabled_server();
   test::TempDir dir;
   test::write_file(dir.file("answer"), "no\n");
   std::vector<int> counts;

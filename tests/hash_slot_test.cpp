@@ -111,24 +111,9 @@ TEST(HashSlot, SlotEqualsReferenceForRandomKeys) {
   }
 }
 
-// A standalone server with cluster mode on (CLUSTER KEYSLOT needs it). The cluster bus port is
-// chosen too: the default (port + 10000) does not exist for ports above 55535.
-std::unique_ptr<test::RedisServer> start_cluster_enabled_server() {
-  std::string error;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    test::RedisServerOptions options;
-    options.extra_args = {"--cluster-enabled",     "yes",
-                          "--cluster-config-file", "nodes.conf",
-                          "--cluster-port",        std::to_string(test::pick_free_port())};
-    auto started = test::RedisServer::try_start(std::move(options));
-    if (started.server) return std::move(started.server);
-    error = started.error;
-  }
-  throw std::runtime_error(error);
-}
 
 TEST(HashSlot, EqualsClusterKeyslotOfARealServer) {
-  auto server = start_cluster_enabled_server();
+  auto server = test::start_cluster_enabled_server();
   std::mt19937_64 rng(13);
   std::vector<std::string> keys = {"foo", "{condo:bull:queue}:rest", "foo{}{bar}", "foo{{bar}}zap", "{", "}{", "{}"};
   while (keys.size() < 2000) keys.push_back(random_key(rng));

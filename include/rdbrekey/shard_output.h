@@ -108,10 +108,19 @@ class ShardedOutput final : public Output {
   void module_aux(Payload& payload) override;
   [[gnu::always_inline]] void key(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name,
                                   Payload& value) override {
-    uint16_t slot = key_hash_slot(std::span<const std::string_view>(name.parts, name.count));
+    // Renamed keys ("P:" + key, most of them) are hashed on their pieces; the others are
+    // joined once, for the slot and for the queue tally alike.
+    uint16_t slot;
+    std::string_view whole;
+    if (name.rule == RenameRule::kPrefixed) {
+      slot = key_hash_slot(std::span<const std::string_view>(name.parts, name.count));
+    } else {
+      whole = assembled(name);
+      slot = key_hash_slot(whole);
+    }
     uint32_t file = owner_[slot];
     ++keys_per_slot_[slot];
-    if (name.rule != RenameRule::kPrefixed) queues_.observe(assembled(name), slot, file);
+    if (name.rule != RenameRule::kPrefixed) queues_.observe(whole, slot, file);
     apps_.observe(name, file);
     files_[file]->key(prefix, type, name, value);
   }

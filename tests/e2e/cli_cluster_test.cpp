@@ -308,3 +308,48 @@ TEST_F(ClusterCli, MappingsThatNameNoInputOrMapADatabaseTwice) {
 
 }  // namespace
 }  // namespace rdbrekey
+
+namespace rdbrekey {
+namespace {
+
+// The split with the options that read an input twice or leave keys out: keep-last keeps the
+// last of a collision in whichever file its slot owns; a pipe cannot be read twice (refused);
+// expired keys are in no file.
+TEST_F(ClusterCli, CollisionPolicyAndDropExpiredWithTheSplit) {
+  std::string in = input(RdbBuilder("REDIS0010")
+                             .string_key("x", "first")
+                             .string_key("condo:x", "last")
+                             .expire_ms(1000)
+                             .string_key("gone", "1")
+                             .eof()
+                             .bytes(),
+                         "in.rdb");
+  std::string out = dir.file("o");
+  RunResult r = rdbrekey({"convert", in, "-a", "0=condo", "--cluster", "3", "--output-dir", out, "--on-collision",
+                          "keep-last", "--drop-expired=2000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::string> names;
+  for (int k = 1; k <= 3; ++k) {
+    test::FileImage img = image_of_file(out + "/shard-" + std::to_string(k) + "-of-3.rdb");
+    if (!img.dbs.count(0)) continue;
+    for (const auto& [n, ki] : img.dbs.at(0)) names[n] = ki.value;
+  }
+  ASSERT_EQ(names.size(), 2u);  // condo:x once, and the guard
+  EXPECT_EQ(names.at("condo:x").substr(1), "last");
+  EXPECT_TRUE(names.count("condo:data_version"));
+  r = test::run({"bash", "-c", "cat " + q(in) + " | " + bin + " convert - -a 0=condo --cluster 3 --output-dir " +
+                                   q(dir.file("p")) + " --on-collision keep-last"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_FALSE(exists(dir.file("p")));
+}
+
+TEST_F(ClusterCli, AnOutputDirectoryThatIsNotADirectory) {
+  test::write_file(dir.file("plain"), "x");
+  EXPECT_EQ(convert_sample({"--cluster", "3", "--output-dir", dir.file("plain")}).exit_code, 2);
+  EXPECT_EQ(convert_sample({"--cluster", "3", "--output-dir", "/dev/null"}).exit_code, 2);
+  EXPECT_EQ(convert_sample({"--cluster", "3", "--output-dir", dir.file("no/such/parent")}).exit_code, 3);
+  EXPECT_EQ(test::read_file(dir.file("plain")), "x");
+}
+
+}  // namespace
+}  // namespace rdbrekey

@@ -129,27 +129,6 @@ struct KeyValue {
   std::string dump;         // DUMP payload (compared only between servers of one binary)
 };
 
-Reply sorted_strings(const Reply& arr) {
-  std::vector<std::string> v = arr.strings();
-  std::sort(v.begin(), v.end());
-  std::vector<Reply> out;
-  for (auto& s : v) out.push_back(Reply::bulk(std::move(s)));
-  return Reply::array(std::move(out));
-}
-
-Reply sorted_pairs(const Reply& arr) {
-  std::vector<std::string> v = arr.strings();
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (size_t i = 0; i + 1 < v.size(); i += 2) pairs.emplace_back(v[i], v[i + 1]);
-  std::sort(pairs.begin(), pairs.end());
-  std::vector<Reply> out;
-  for (auto& [f, val] : pairs) {
-    out.push_back(Reply::bulk(f));
-    out.push_back(Reply::bulk(val));
-  }
-  return Reply::array(std::move(out));
-}
-
 // A stream: its entries, and per consumer group (by name) the fields every server version
 // reports alike, and the pending summary.
 Reply stream_value(RespClient& c, const std::string& key) {

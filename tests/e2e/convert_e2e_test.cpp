@@ -90,27 +90,6 @@ struct KeyState {
   long long expire_at = -1; // PEXPIRETIME: absolute ms, -1 without TTL
 };
 
-Reply sorted_strings(const Reply& arr) {
-  std::vector<std::string> v = arr.strings();
-  std::sort(v.begin(), v.end());
-  std::vector<Reply> out;
-  for (auto& s : v) out.push_back(Reply::bulk(std::move(s)));
-  return Reply::array(std::move(out));
-}
-
-Reply sorted_pairs(const Reply& arr) {
-  std::vector<std::string> v = arr.strings();
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (size_t i = 0; i + 1 < v.size(); i += 2) pairs.emplace_back(v[i], v[i + 1]);
-  std::sort(pairs.begin(), pairs.end());
-  std::vector<Reply> out;
-  for (auto& [f, val] : pairs) {
-    out.push_back(Reply::bulk(f));
-    out.push_back(Reply::bulk(val));
-  }
-  return Reply::array(std::move(out));
-}
-
 KeyState read_key(RespClient& c, const std::string& key) {
   std::vector<Reply> meta = c.pipeline({{"TYPE", key}, {"OBJECT", "ENCODING", key}, {"PEXPIRETIME", key}});
   KeyState s;

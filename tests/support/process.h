@@ -35,6 +35,11 @@ class TempDir {
   std::string path_;
 };
 
+// Starts argv[0] (a path) in the background with the arguments: standard input /dev/null,
+// standard output and error appended to `log_path`, killed if the test process dies. Returns
+// its PID, or -1 with `error` set.
+int spawn_logged(std::vector<std::string> argv, const std::string& log_path, std::string& error);
+
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& data);
 

@@ -217,28 +217,9 @@ std::string ClusterNode::start(int timeout_s) {
                                    "--cluster-replica-no-failover", "yes"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
 
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the test run
-    if (::getppid() != parent) ::_exit(127);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (log >= 0) {
-      ::dup2(log, 1);
-      ::dup2(log, 2);
-    }
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execv(binary_.c_str(), args.data());
-    std::string msg = "exec " + binary_ + ": " + std::strerror(errno) + "\n";
-    ssize_t ignored = ::write(2, msg.data(), msg.size());
-    (void)ignored;
-    ::_exit(127);
-  }
+  std::string spawn_error;
+  pid_t pid = spawn_logged(std::move(argv), log_path_, spawn_error);
+  if (pid < 0) return spawn_error;
   pid_ = pid;
   exit_status_ = -1;
 

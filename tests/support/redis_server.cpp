@@ -172,30 +172,9 @@ std::string RedisServer::start_once() {
                                    "--protected-mode", "no"};
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
 
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
-  if (pid == 0) {
-    // The server must not outlive a crashed or killed test run.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    // Messages written before the log file is opened (bad arguments) land in the same file.
-    int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (log >= 0) {
-      ::dup2(log, 1);
-      ::dup2(log, 2);
-    }
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execv(bin.c_str(), args.data());
-    std::string msg = "exec " + bin + ": " + std::strerror(errno) + "\n";
-    ssize_t ignored = ::write(2, msg.data(), msg.size());
-    (void)ignored;
-    ::_exit(127);
-  }
+  std::string spawn_error;
+  pid_t pid = spawn_logged(std::move(argv), log_path_, spawn_error);
+  if (pid < 0) return spawn_error;
   pid_ = pid;
   exit_status_ = -1;
 
@@ -278,6 +257,19 @@ int RedisServer::stop(int timeout_s) {
   pid_ = -1;
   exit_status_ = status < 0 ? -1 : status_code(status);
   return exit_status_;
+}
+
+std::unique_ptr<RedisServer> start_cluster_enabled_server() {
+  std::string error;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    RedisServerOptions options;
+    options.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port",
+                          std::to_string(pick_free_port())};
+    auto started = RedisServer::try_start(std::move(options));
+    if (started.server) return std::move(started.server);
+    error = started.error;
+  }
+  throw std::runtime_error(error);
 }
 
 }  // namespace rdbrekey::test

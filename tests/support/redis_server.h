@@ -87,6 +87,11 @@ class RedisServer {
 // /usr/bin/redis-server.
 std::string redis_server_binary();
 
+// A single server with cluster mode on (CLUSTER KEYSLOT, a node to join into a cluster), its
+// cluster bus port chosen too: the default (port + 10000) does not exist above port 55535.
+// Tries other ports when one was taken meanwhile; throws std::runtime_error after 5 tries.
+std::unique_ptr<RedisServer> start_cluster_enabled_server();
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int pick_free_port();
 

@@ -1,5 +1,7 @@
 #include "resp_client.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -275,6 +277,27 @@ std::vector<Reply> RespClient::pipeline(const std::vector<std::vector<std::strin
   replies.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) replies.push_back(read_reply());
   return replies;
+}
+
+Reply sorted_strings(const Reply& arr) {
+  std::vector<std::string> v = arr.strings();
+  std::sort(v.begin(), v.end());
+  std::vector<Reply> out;
+  for (auto& s : v) out.push_back(Reply::bulk(std::move(s)));
+  return Reply::array(std::move(out));
+}
+
+Reply sorted_pairs(const Reply& arr) {
+  std::vector<std::string> v = arr.strings();
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t i = 0; i + 1 < v.size(); i += 2) pairs.emplace_back(v[i], v[i + 1]);
+  std::sort(pairs.begin(), pairs.end());
+  std::vector<Reply> out;
+  for (auto& [f, val] : pairs) {
+    out.push_back(Reply::bulk(f));
+    out.push_back(Reply::bulk(val));
+  }
+  return Reply::array(std::move(out));
 }
 
 }  // namespace rdbrekey::test

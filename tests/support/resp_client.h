@@ -93,6 +93,11 @@ class RespClient {
   size_t pos_ = 0;
 };
 
+// Replies in a form that does not depend on hash order: the strings of an array sorted (SMEMBERS),
+// or its field/value pairs sorted by field (HGETALL).
+Reply sorted_strings(const Reply& arr);
+Reply sorted_pairs(const Reply& arr);
+
 // Encodes one command as a RESP2 array of bulk strings.
 std::string encode_command(const std::vector<std::string>& args);
 
