@@ -292,10 +292,25 @@ void hash_slots(benchmark::State& state) {
 }
 
 uint16_t sliced_slot(std::string_view key) { return rdbrekey::key_hash_slot(key); }
+// As a renamed name comes: "P:" and the source key, two pieces.
+uint16_t pieces_slot(std::string_view key) {
+  const std::string_view pieces[2] = {key.substr(0, 2), key.substr(2)};
+  return rdbrekey::key_hash_slot(std::span<const std::string_view>(pieces));
+}
+uint16_t portable_pieces_slot(std::string_view key) {
+  const std::string_view pieces[2] = {key.substr(0, 2), key.substr(2)};
+  return rdbrekey::detail::key_hash_slot_portable(std::span<const std::string_view>(pieces));
+}
 
+// BM_KeyHashSlot: the engine the processor gets (carry-less where it has PCLMULQDQ); _Pieces: the
+// same for a name in two pieces; _Portable: the sliced tables; _Bytewise: the servers' loop.
 void BM_KeyHashSlot(benchmark::State& state) { hash_slots<sliced_slot>(state); }
+void BM_KeyHashSlot_Pieces(benchmark::State& state) { hash_slots<pieces_slot>(state); }
+void BM_KeyHashSlot_PortablePieces(benchmark::State& state) { hash_slots<portable_pieces_slot>(state); }
 void BM_KeyHashSlot_Bytewise(benchmark::State& state) { hash_slots<bytewise_key_hash_slot>(state); }
-BENCHMARK(BM_KeyHashSlot)->Arg(20)->Arg(60);
+BENCHMARK(BM_KeyHashSlot)->Arg(20)->Arg(30)->Arg(60);
+BENCHMARK(BM_KeyHashSlot_Pieces)->Arg(20)->Arg(30)->Arg(60);
+BENCHMARK(BM_KeyHashSlot_PortablePieces)->Arg(20)->Arg(30)->Arg(60);
 BENCHMARK(BM_KeyHashSlot_Bytewise)->Arg(20)->Arg(60);
 
 }  // namespace

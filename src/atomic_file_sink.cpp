@@ -40,7 +40,8 @@ std::string dir_of(const std::string& path) {
 
 void AtomicFileSink::install_signal_cleanup() { signals::install_cleanup(); }
 
-AtomicFileSink::AtomicFileSink(std::string path, bool overwrite, size_t buffer_size, bool background)
+AtomicFileSink::AtomicFileSink(std::string path, bool overwrite, size_t buffer_size, bool background,
+                               std::shared_ptr<BackgroundWriter> writer)
     : ByteSink(buffer_size), path_(std::move(path)), overwrite_(overwrite) {
   check_replaceable(path_);
   struct stat st {};
@@ -63,7 +64,7 @@ AtomicFileSink::AtomicFileSink(std::string path, bool overwrite, size_t buffer_s
       throw;
     }
   }
-  if (background) start_background();
+  if (background) start_background(std::move(writer));
 }
 
 AtomicFileSink::~AtomicFileSink() {

@@ -1,28 +1,57 @@
 #include "rdbrekey/byte_sink.h"
 
-#include <condition_variable>
 #include <cstring>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 #include "rdbrekey/crc64.h"
 #include "rdbrekey/signals.h"
 
 namespace rdbrekey {
 
-// One job at a time: a full buffer to checksum (from crc_from) and deliver.
-struct ByteSink::Background {
-  std::mutex mu;
-  std::condition_variable cv;
-  const uint8_t* data = nullptr;
-  size_t size = 0;
-  size_t crc_from = 0;
-  bool busy = false;
-  bool stop = false;
-  std::exception_ptr error;
-  std::thread thread;
-};
+BackgroundWriter::BackgroundWriter() {
+  // The thread starts with the asynchronous signals blocked (and keeps them so): the handlers
+  // run on the main thread.
+  signals::AsyncSignalsBlocked blocked;
+  thread_ = std::thread([this] {
+    signals::block_async_signals_in_this_thread();
+    run();
+  });
+}
+
+BackgroundWriter::~BackgroundWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void BackgroundWriter::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return !jobs_.empty() || stop_; });
+    if (jobs_.empty()) return;
+    const Job job = jobs_.front();
+    jobs_.pop_front();
+    ByteSink* sink = job.sink;
+    // Only this thread sets a sink's error, and the sink reads it only once its job is done.
+    const bool failed = static_cast<bool>(sink->error_);
+    lock.unlock();
+    std::exception_ptr error;
+    if (!failed) {
+      try {
+        sink->crc_ = crc64(sink->crc_, job.data + job.crc_from, job.size - job.crc_from);
+        sink->write_out(job.data, job.size);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    lock.lock();
+    if (error) sink->error_ = error;
+    sink->busy_ = false;
+    cv_.notify_all();
+  }
+}
 
 ByteSink::ByteSink(size_t buffer_size)
     : buffer_(std::make_unique<uint8_t[]>(buffer_size)), capacity_(buffer_size) {
@@ -32,55 +61,27 @@ ByteSink::ByteSink(size_t buffer_size)
 
 ByteSink::~ByteSink() { stop_background(); }
 
-void ByteSink::start_background() {
+void ByteSink::start_background(std::shared_ptr<BackgroundWriter> writer) {
   spare_ = std::make_unique<uint8_t[]>(capacity_);
-  background_ = std::make_unique<Background>();
-  Background* bg = background_.get();
-  // The thread starts with the asynchronous signals blocked (and keeps them so): the handlers
-  // run on the main thread.
-  signals::AsyncSignalsBlocked blocked;
-  bg->thread = std::thread([this, bg] {
-    signals::block_async_signals_in_this_thread();
-    std::unique_lock lock(bg->mu);
-    for (;;) {
-      bg->cv.wait(lock, [bg] { return bg->busy || bg->stop; });
-      if (!bg->busy) return;
-      const uint8_t* data = bg->data;
-      size_t size = bg->size, crc_from = bg->crc_from;
-      lock.unlock();
-      try {
-        if (!bg->error) {
-          crc_ = crc64(crc_, data + crc_from, size - crc_from);
-          write_out(data, size);
-        }
-      } catch (...) {
-        bg->error = std::current_exception();
-      }
-      lock.lock();
-      bg->busy = false;
-      bg->cv.notify_all();
-    }
-  });
+  background_ = writer ? std::move(writer) : std::make_shared<BackgroundWriter>();
 }
 
 void ByteSink::drain() {
   if (!background_) return;
-  Background* bg = background_.get();
-  std::unique_lock lock(bg->mu);
-  bg->cv.wait(lock, [bg] { return !bg->busy; });
-  if (bg->error) std::rethrow_exception(bg->error);
+  BackgroundWriter& bg = *background_;
+  std::unique_lock lock(bg.mu_);
+  bg.cv_.wait(lock, [this] { return !busy_; });
+  if (error_) std::rethrow_exception(error_);
 }
 
 void ByteSink::stop_background() noexcept {
   if (!background_) return;
   {
-    std::unique_lock lock(background_->mu);
-    background_->cv.wait(lock, [this] { return !background_->busy; });
-    background_->stop = true;
-    background_->cv.notify_all();
+    BackgroundWriter& bg = *background_;
+    std::unique_lock lock(bg.mu_);
+    bg.cv_.wait(lock, [this] { return !busy_; });
   }
-  background_->thread.join();
-  background_.reset();
+  background_.reset();  // the last sink of a writer stops its thread
 }
 
 void ByteSink::flush_buffer() {
@@ -89,13 +90,13 @@ void ByteSink::flush_buffer() {
   if (background_) {
     drain();  // the spare buffer is free again
     if (n) {
-      Background* bg = background_.get();
-      std::lock_guard lock(bg->mu);
-      bg->data = begin;
-      bg->size = n;
-      bg->crc_from = static_cast<size_t>(crc_pos_ - begin);
-      bg->busy = true;
-      bg->cv.notify_all();
+      BackgroundWriter& bg = *background_;
+      {
+        std::lock_guard lock(bg.mu_);
+        bg.jobs_.push_back({this, begin, n, static_cast<size_t>(crc_pos_ - begin)});
+        busy_ = true;
+      }
+      bg.cv_.notify_all();
     }
     std::swap(buffer_, spare_);
     flushed_ += n;

@@ -144,17 +144,17 @@ ConvertResult convert_to_shards(const ConvertOptions& options) {
   check_output_paths(options.inputs, outputs, options.overwrite);
   if (!options.dry_run) dir.create();
 
-  // Memory for the files' buffers stays bounded however many primaries there are: up to 16
-  // files get 1 MiB buffers and a writer thread each (32 MiB), more share 16 MiB (at least
-  // 64 KiB each) and are written on the conversion's thread.
+  // One writer thread for all the files, so that converting and writing keep to two threads
+  // however many primaries there are. Memory for the buffers stays bounded: up to 16 files get
+  // 1 MiB each, more share 16 MiB (at least 64 KiB each); twice that with the spare buffers.
   size_t n = names.size();
-  bool background = n <= 16;
-  size_t buffer = background ? size_t{1} << 20 : std::max<size_t>(64 << 10, (size_t{16} << 20) / n);
+  size_t buffer = n <= 16 ? size_t{1} << 20 : std::max<size_t>(64 << 10, (size_t{16} << 20) / n);
+  auto writer = options.dry_run ? nullptr : std::make_shared<BackgroundWriter>();
   std::vector<std::unique_ptr<ByteSink>> sinks;
   std::vector<ByteSink*> sink_ptrs;
   for (const auto& name : names) {
     if (options.dry_run) sinks.push_back(std::make_unique<NullSink>());
-    else sinks.push_back(std::make_unique<AtomicFileSink>(dir.file(name), options.overwrite, buffer, background));
+    else sinks.push_back(std::make_unique<AtomicFileSink>(dir.file(name), options.overwrite, buffer, true, writer));
     sink_ptrs.push_back(sinks.back().get());
   }
   SideFile manifest, report;

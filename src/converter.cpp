@@ -236,7 +236,7 @@ class Conversion {
 
   // Feeds the key to the output: LRU/LFU hints the output version cannot hold are left out (a
   // server does without them); a value with 64-bit lengths it cannot hold is refused.
-  void write_key(RecordScanner& sc, const Record& r, const RenamedKey& name) {
+  [[gnu::always_inline]] void write_key(RecordScanner& sc, const Record& r, const RenamedKey& name) {
     uint64_t len64_before = check_len64_ ? sc.len64_seen() : 0;
     if (strip_hints_ && (r.prefix.has_idle || r.prefix.has_freq)) {
       KeyPrefix without = r.prefix;

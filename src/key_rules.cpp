@@ -47,9 +47,8 @@ KeyRenamer::KeyRenamer(std::string prefix, std::vector<std::string> hashtag_fami
   for (auto& f : hashtag_families) families_.push_back(Family{f + ":", brace_prefix_ + f + ":"});
 }
 
-RenamedKey KeyRenamer::rename_hashtag(std::string_view key, const Family& f) const {
+void KeyRenamer::rename_hashtag(std::string_view key, const Family& f, RenamedKey& out) const {
   // "F:<queue>[:<rest>]" -> "{P:F:<queue>}[:<rest>]"
-  RenamedKey out;
   out.rule = RenameRule::kHashtag;
   std::string_view rest = key.substr(f.match.size());
   size_t colon = rest.find(':');
@@ -57,7 +56,6 @@ RenamedKey KeyRenamer::rename_hashtag(std::string_view key, const Family& f) con
   out.add(rest.substr(0, colon));
   out.add("}");
   if (colon != std::string_view::npos) out.add(rest.substr(colon));
-  return out;
 }
 
 bool KeyRenamer::preimage(std::string_view kept, std::string& out) const {

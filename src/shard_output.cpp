@@ -1,5 +1,8 @@
 #include "rdbrekey/shard_output.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "rdbrekey/byte_sink.h"
@@ -56,22 +59,33 @@ void QueueTally::observe(std::string_view name, uint16_t slot, uint32_t file) {
       queue = queue.substr(0, end);
     }
     if (queue.empty()) return;
-    std::string_view group = body.substr(0, colon + 1 + f.size() + 1 + queue.size());
-    bool same = last_ != queues_.end() && last_->first == group;
-    if (!same) {
-      last_ = queues_.find(group);
-      if (last_ == queues_.end()) last_ = queues_.emplace(std::string(group), Queue{}).first;
-    }
-    Queue& q = last_->second;
-    ++q.keys;
-    q.hashtagged |= braced;
-    if (!same || slot != last_slot_ || file != last_file_) {
-      q.slots.insert(slot);
-      q.files.insert(file);
-      last_slot_ = slot;
-      last_file_ = file;
-    }
+    count(body.substr(0, colon + 1 + f.size() + 1), queue, braced, slot, file);
     return;
+  }
+}
+
+void QueueTally::observe_tagged(std::string_view head, std::string_view queue, uint16_t slot, uint32_t file) {
+  count(head, queue, true, slot, file);
+}
+
+void QueueTally::count(std::string_view head, std::string_view queue, bool braced, uint16_t slot, uint32_t file) {
+  const size_t size = head.size() + queue.size();
+  bool same = last_ != queues_.end() && last_->first.size() == size &&
+              std::memcmp(last_->first.data(), head.data(), head.size()) == 0 &&
+              std::memcmp(last_->first.data() + head.size(), queue.data(), queue.size()) == 0;
+  if (!same) {
+    joined_.assign(head).append(queue);
+    last_ = queues_.find(joined_);
+    if (last_ == queues_.end()) last_ = queues_.emplace(joined_, Queue{}).first;
+  }
+  Queue& q = last_->second;
+  ++q.keys;
+  q.hashtagged |= braced;
+  if (!same || slot != last_slot_ || file != last_file_) {
+    q.slots.insert(slot);
+    q.files.insert(file);
+    last_slot_ = slot;
+    last_file_ = file;
   }
 }
 
@@ -90,14 +104,28 @@ int AppTally::app_of_name(std::string_view name) const {
   return it == index_.end() ? -1 : it->second;
 }
 
+SlotOwners::SlotOwners(const std::vector<uint16_t>& owner) {
+  if (owner.size() != kClusterSlots) throw Error(Errc::kInternal, "SlotOwners: an owner per slot expected");
+  run_owner_[0] = owner[0];
+  for (size_t slot = 1; slot < owner.size(); ++slot) {
+    if (owner[slot] == owner[slot - 1]) continue;
+    if (starts_count_ + 1 == kRuns) {
+      table_ = owner;
+      return;
+    }
+    starts_[starts_count_++] = static_cast<uint16_t>(slot);
+    run_owner_[starts_count_] = owner[slot];
+  }
+}
+
 ShardedOutput::ShardedOutput(const ClusterTopology& topology, const std::vector<ByteSink*>& sinks,
                              std::vector<std::string> families, const std::vector<std::string>& prefixes)
     : owner_(topology.owner),
       keys_per_slot_(kClusterSlots, 0),
       queues_(std::move(families)),
       apps_(prefixes, sinks.size()) {
-  if (sinks.size() != topology.primaries.size() || owner_.size() != kClusterSlots)
-    throw Error(Errc::kInternal, "ShardedOutput: one sink per primary and an owner per slot expected");
+  if (sinks.size() != topology.primaries.size())
+    throw Error(Errc::kInternal, "ShardedOutput: one sink per primary expected");
   for (ByteSink* sink : sinks) files_.push_back(std::make_unique<RdbFileOutput>(*sink));
   scratch_.reserve(256);
 }
@@ -126,7 +154,7 @@ void ShardedOutput::module_aux(Payload& payload) { to_every_file(payload, &RdbFi
 
 void ShardedOutput::string_key(std::string_view name, std::string_view value) {
   uint16_t slot = key_hash_slot(name);
-  uint32_t file = owner_[slot];
+  uint32_t file = owner_(slot);
   ++keys_per_slot_[slot];
   string_keys_.push_back(Placement{std::string(name), slot, file});
   files_[file]->string_key(name, value);

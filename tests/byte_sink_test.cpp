@@ -61,6 +61,7 @@ class TestSink final : public ByteSink {
     std::function<void()> error = nullptr; // throws the exception to surface
     bool gated = false;                    // write_out waits until open_gate()
     std::chrono::microseconds delay{0};    // write_out sleeps this long first
+    std::shared_ptr<BackgroundWriter> writer = nullptr;  // with background: a shared thread
   };
   struct Call {
     const uint8_t* data;
@@ -75,7 +76,7 @@ class TestSink final : public ByteSink {
   };
 
   explicit TestSink(Options o) : ByteSink(o.buffer), o_(std::move(o)) {
-    if (o_.background) start_background();
+    if (o_.background) start_background(o_.writer);
   }
   ~TestSink() override { stop_background(); }
   void cancel() noexcept override {
@@ -512,6 +513,52 @@ TEST(ByteSink, ManyBuffersInARowThroughTheBackgroundThread) {
   sink.finalize();
   EXPECT_EQ(sink.data(), expect);
   EXPECT_GT(sink.calls().size(), 500u);
+}
+
+// Several sinks on one writer thread: each gets its own bytes and CRC, in order, whatever the
+// interleaving; one failing does not stop the others; the thread outlives the first sink gone.
+TEST(ByteSink, SinksSharingOneWriterThread) {
+  Watchdog dog("SinksSharingOneWriterThread", 300s);
+  auto writer = std::make_shared<BackgroundWriter>();
+  std::vector<std::unique_ptr<TestSink>> sinks;
+  for (int i = 0; i < 5; ++i)
+    sinks.push_back(std::make_unique<TestSink>(TestSink::Options{
+        .buffer = 256,
+        .background = true,
+        .fail_at_call = i == 3 ? 7 : -1,
+        .error = [] { throw std::runtime_error("disk gone"); },
+        .delay = std::chrono::microseconds(i == 1 ? 30 : 0),
+        .writer = writer}));
+  std::vector<Bytes> expect(sinks.size());
+  std::mt19937 rng(5);
+  bool failed = false;
+  for (int step = 0; step < 3000; ++step) {
+    size_t i = rng() % sinks.size();
+    Bytes b = random_bytes(1 + rng() % 300, static_cast<uint32_t>(step));
+    try {
+      write_all(*sinks[i], b);
+      append(expect[i], b);
+    } catch (const std::runtime_error& e) {
+      ASSERT_EQ(i, 3u);
+      EXPECT_STREQ(e.what(), "disk gone");
+      failed = true;
+      sinks[3]->cancel();
+      sinks.erase(sinks.begin() + 3);  // the others go on
+      expect.erase(expect.begin() + 3);
+    }
+  }
+  EXPECT_TRUE(failed);
+  writer.reset();  // the sinks keep the thread
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    EXPECT_EQ(sinks[i]->checksum(), crc_of(expect[i])) << i;
+    sinks[i]->finalize();
+    EXPECT_EQ(sinks[i]->data(), expect[i]) << i;
+    std::thread::id thread;
+    for (const auto& c : sinks[i]->calls())
+      if (c.thread != std::this_thread::get_id()) thread = c.thread;
+    EXPECT_NE(thread, std::thread::id()) << i;
+    sinks[i].reset();  // the last one stops the thread
+  }
 }
 
 struct DiskGone : std::runtime_error {

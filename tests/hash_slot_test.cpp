@@ -1,8 +1,11 @@
-// Hash slots: the published vectors, the hash tag edge cases, the sliced CRC against a bitwise
-// reference (every length 0..300 at every alignment), and CLUSTER KEYSLOT of a real server.
+// Hash slots: the published vectors, the hash tag edge cases, both CRC engines (carry-less and
+// tables) against a bitwise reference (every length 0..300 at every alignment, and names that end
+// or start at a page next to an unreadable one), and CLUSTER KEYSLOT of a real server.
 #include "rdbrekey/hash_slot.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <random>
 #include <string>
@@ -91,16 +94,54 @@ TEST(HashSlot, BinaryKeys) {
   EXPECT_LT(key_hash_slot("\xff\xff\xff\xff\xff\xff\xff\xff\xff"s), kClusterSlots);
 }
 
-TEST(HashSlot, SlicedCrcEqualsBitwiseAtEveryLengthAndAlignment) {
+TEST(HashSlot, BothEnginesEqualBitwiseAtEveryLengthAndAlignment) {
   std::mt19937_64 rng(7);
   std::vector<unsigned char> buf(300 + 8);
   for (auto& b : buf) b = static_cast<unsigned char>(rng());
   for (size_t offset = 0; offset < 8; ++offset) {
     for (size_t size = 0; size <= 300; ++size) {
-      ASSERT_EQ(crc16_xmodem(buf.data() + offset, size), reference_crc16(buf.data() + offset, size))
-          << "offset " << offset << ", size " << size;
+      const uint16_t expected = reference_crc16(buf.data() + offset, size);
+      ASSERT_EQ(crc16_xmodem(buf.data() + offset, size), expected) << "offset " << offset << ", size " << size;
+      ASSERT_EQ(detail::crc16_xmodem_portable(buf.data() + offset, size), expected) << offset << " " << size;
+      ASSERT_EQ(detail::crc16_xmodem_clmul(buf.data() + offset, size), expected) << offset << " " << size;
     }
   }
+  EXPECT_EQ(detail::crc16_xmodem_portable("123456789", 9), 0x31C3);
+  EXPECT_EQ(detail::crc16_xmodem_clmul("123456789", 9), 0x31C3);
+}
+
+TEST(HashSlot, TheCarrylessEngineIsTheOneUsedWhereTheProcessorHasIt) {
+#if defined(__x86_64__)
+  EXPECT_EQ(detail::crc16_clmul_available(), __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("ssse3") &&
+                                                   __builtin_cpu_supports("sse4.1"));
+#endif
+  if (!detail::crc16_clmul_available()) GTEST_SKIP() << "skipped: this processor has no PCLMULQDQ";
+}
+
+// Short names are read 8 bytes at a time, within their page: a name that ends just before an
+// unreadable page, or starts just after one, is read without a fault and hashed right.
+TEST(HashSlot, NamesBesideAnUnreadablePage) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  void* map = ::mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  auto* base = static_cast<unsigned char*>(map);
+  ASSERT_EQ(::mprotect(base, page, PROT_NONE), 0);
+  ASSERT_EQ(::mprotect(base + 2 * page, page, PROT_NONE), 0);
+  unsigned char* first = base + page;
+  unsigned char* end = base + 2 * page;
+  std::mt19937_64 rng(5);
+  for (size_t i = 0; i < page; ++i) first[i] = static_cast<unsigned char>(rng() % 3 == 0 ? '{' : 'a' + rng() % 26);
+  for (size_t size = 0; size <= 40; ++size) {
+    for (const unsigned char* p : {static_cast<const unsigned char*>(end - size), static_cast<const unsigned char*>(first)}) {
+      const std::string key(reinterpret_cast<const char*>(p), size);
+      const std::string_view view(reinterpret_cast<const char*>(p), size);
+      ASSERT_EQ(crc16_xmodem(p, size), reference_crc16(p, size)) << size;
+      ASSERT_EQ(key_hash_slot(view), reference_slot(key)) << size;
+      std::vector<std::string_view> pieces{view.substr(0, size / 3), view.substr(size / 3)};
+      ASSERT_EQ(key_hash_slot(std::span<const std::string_view>(pieces)), reference_slot(key)) << size;
+    }
+  }
+  ::munmap(map, 3 * page);
 }
 
 TEST(HashSlot, SlotEqualsReferenceForRandomKeys) {
@@ -147,8 +188,20 @@ TEST(HashSlot, PiecesHaveTheSlotOfTheJoinedName) {
       joined += p;
     }
     std::vector<std::string_view> views(pieces.begin(), pieces.end());
-    ASSERT_EQ(key_hash_slot(std::span<const std::string_view>(views)), key_hash_slot(joined)) << i;
+    ASSERT_EQ(key_hash_slot(std::span<const std::string_view>(views)), reference_slot(joined)) << i;
+    ASSERT_EQ(detail::key_hash_slot_portable(std::span<const std::string_view>(views)), reference_slot(joined)) << i;
     ASSERT_EQ(key_hash_slot(joined), crc16_xmodem(hash_tag_of(joined).data(), hash_tag_of(joined).size()) & 0x3FFF);
+  }
+  // A tag already found, in pieces: the CRC of its bytes, braces or not, with either engine.
+  for (int i = 0; i < 2000; ++i) {
+    std::string a, b;
+    for (size_t k = rng() % 40; k; --k) a += alphabet[rng() % alphabet.size()];
+    for (size_t k = rng() % 300; k; --k) b += static_cast<char>(rng());
+    const std::string joined = a + b;
+    const std::string_view tag[2] = {a, b};
+    const uint16_t want = reference_crc16(reinterpret_cast<const unsigned char*>(joined.data()), joined.size()) & 0x3FFF;
+    ASSERT_EQ(hash_slot_of_tag(tag), want) << i;
+    ASSERT_EQ(detail::hash_slot_of_tag_portable(tag), want) << i;
   }
   std::vector<std::string_view> queue{"{condo:bull:", "queue", "}", ":rest"};
   EXPECT_EQ(key_hash_slot(std::span<const std::string_view>(queue)), 7175);

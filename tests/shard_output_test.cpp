@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -166,6 +169,57 @@ TEST(ShardedOutput, QueueTallyReadsOnlyQueueShapedNames) {
   ASSERT_EQ(t.queues().size(), 2u);
   EXPECT_EQ(t.queues().at("a:bull:q").keys, 2u);
   EXPECT_EQ(t.queues().at("a:bee:r").keys, 1u);
+}
+
+// Queue names with braces in them: the hashtag is cut at the first '}', wherever it falls, and the
+// key goes where CLUSTER KEYSLOT would send the name as written.
+TEST(ShardedOutput, QueueNamesWithBracesGoWhereTheirNameSays) {
+  RdbBuilder b;
+  b.select_db(0);
+  const std::vector<std::string> keys = {"bull:we}ird:1", "bull:we{ird:1", "bull:}:1", "bull:{x}:1", "bull:q}:wait",
+                                         "bull:plain:1", "bull:plain"};
+  for (const auto& k : keys) b.string_key(k, "job");
+  Shards shards(even_split_topology(5));
+  convert_into(shards, b.eof().bytes(), {{0, "condo"}});
+  std::map<std::string, size_t> where;
+  for (size_t i = 0; i < 5; ++i) {
+    test::FileImage img = test::image_of_bytes(shards.file(i));
+    for (const auto& [name, k] : img.dbs[0]) where[name] = i;
+  }
+  for (const auto& k : keys) {
+    std::string renamed = "{condo:bull:" + k.substr(5, k.find(':', 5) == std::string::npos ? std::string::npos : k.find(':', 5) - 5) +
+                          "}" + (k.find(':', 5) == std::string::npos ? "" : k.substr(k.find(':', 5)));
+    ASSERT_TRUE(where.count(renamed)) << renamed;
+    EXPECT_EQ(where[renamed], shards.topology.owner[key_hash_slot(renamed)]) << renamed;
+  }
+  const auto& q = shards.out->queues().queues();
+  ASSERT_TRUE(q.count("condo:bull:plain"));
+  EXPECT_EQ(q.at("condo:bull:plain").keys, 2u);
+  EXPECT_TRUE(q.at("condo:bull:plain").hashtagged);
+  EXPECT_EQ(q.at("condo:bull:plain").slots, std::set<uint16_t>{key_hash_slot("condo:bull:plain")});
+}
+
+// The owner of a slot, by runs or by table, is the topology's, for a few runs and for many.
+TEST(SlotOwners, EqualTheTopologysOwnerForAnyNumberOfRuns) {
+  std::mt19937 rng(3);
+  for (int runs : {1, 2, 3, 15, 16, 17, 40, 500}) {
+    std::vector<uint16_t> owner(kClusterSlots);
+    std::vector<int> cuts;
+    for (int i = 1; i < runs; ++i) cuts.push_back(static_cast<int>(rng() % (kClusterSlots - 1)) + 1);
+    std::sort(cuts.begin(), cuts.end());
+    uint16_t file = 0;
+    size_t c = 0;
+    for (int slot = 0; slot < kClusterSlots; ++slot) {
+      while (c < cuts.size() && cuts[c] == slot) {
+        file = static_cast<uint16_t>((file + 1 + rng() % 3) % 7);  // a primary may own several runs
+        ++c;
+      }
+      owner[slot] = file;
+    }
+    SlotOwners owners(owner);
+    for (int slot = 0; slot < kClusterSlots; ++slot) ASSERT_EQ(owners(static_cast<uint16_t>(slot)), owner[slot]) << runs << " " << slot;
+  }
+  EXPECT_THROW(SlotOwners(std::vector<uint16_t>(10)), Error);
 }
 
 TEST(ShardedOutput, ATopologyWithOnePrimaryGetsEverything) {

@@ -8,6 +8,7 @@
 //   finalize() = prepare() + commit(); commit_together (commit.h): all of a group or none
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,10 @@ class AtomicFileSink final : public ByteSink {
   // overwrite: replace an existing regular file at `path`; otherwise commit() refuses to. A
   // `path` that exists and is not a regular file is refused (Error kUsage).
   // buffer_size: bytes held before they go to the file (twice that with the background
-  // writer); background: write on a second thread while the conversion goes on (one thread
-  // per file: a split into many files uses smaller buffers and none).
-  AtomicFileSink(std::string path, bool overwrite, size_t buffer_size = 1 << 20, bool background = true);
+  // writer); background: write on a second thread while the conversion goes on: `writer`'s
+  // when given (one thread for the files of a split), else one of its own.
+  AtomicFileSink(std::string path, bool overwrite, size_t buffer_size = 1 << 20, bool background = true,
+                 std::shared_ptr<BackgroundWriter> writer = nullptr);
   ~AtomicFileSink() override;
 
   void prepare() override;

@@ -4,16 +4,51 @@
 // (finalize() = both); cancel() (or destruction without commit) discards.
 #pragma once
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
-#include <algorithm>
+#include <thread>
 #include <vector>
 
 #include "rdbrekey/commit.h"
 
 namespace rdbrekey {
+
+class ByteSink;
+
+// A thread that checksums and delivers the full buffers of one or more sinks, in the order they
+// were handed over (each sink has at most one buffer in its hands). A split into many files
+// shares one, so that the conversion and the writing keep to two threads however many files
+// there are. It lives as long as the sinks that use it (shared_ptr); the last one stops it.
+class BackgroundWriter {
+ public:
+  BackgroundWriter();
+  ~BackgroundWriter();
+  BackgroundWriter(const BackgroundWriter&) = delete;
+  BackgroundWriter& operator=(const BackgroundWriter&) = delete;
+
+ private:
+  friend class ByteSink;
+  struct Job {
+    ByteSink* sink;
+    const uint8_t* data;
+    size_t size;
+    size_t crc_from;  // the CRC covers data[crc_from, size)
+  };
+  void run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;  // a job was handed over, or one is done
+  std::deque<Job> jobs_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 class ByteSink : public Committable {
  public:
@@ -82,8 +117,9 @@ class ByteSink : public Committable {
   virtual bool copy_range_out(int, uint64_t, size_t) { return false; }
   void flush_buffer();
   // From now on, full buffers are checksummed and delivered by a second thread while the
-  // caller fills the next one (two buffers; the caller waits only when both are full).
-  void start_background();
+  // caller fills the next one (two buffers; the caller waits only when both are full): the
+  // thread of `writer` when given (shared with other sinks), else one of this sink's own.
+  void start_background(std::shared_ptr<BackgroundWriter> writer = nullptr);
   // Waits for the background thread to deliver everything handed to it; rethrows its error.
   void drain();
   // Stops the background thread (after draining); never throws. Subclasses call it in their
@@ -91,12 +127,15 @@ class ByteSink : public Committable {
   void stop_background() noexcept;
 
  private:
-  struct Background;
+  friend class BackgroundWriter;
   void write_slow(const void* data, size_t size);
 
   std::unique_ptr<uint8_t[]> buffer_;
   std::unique_ptr<uint8_t[]> spare_;
-  std::unique_ptr<Background> background_;
+  std::shared_ptr<BackgroundWriter> background_;
+  // Guarded by background_->mu_: a buffer of this sink is in the writer's hands; its failure.
+  bool busy_ = false;
+  std::exception_ptr error_;
   size_t capacity_;
   uint8_t* pos_;
   uint8_t* end_;

@@ -9,8 +9,9 @@
 //   "foo{{bar}}zap"           -> the tag is "{bar"
 // This is the same computation as the servers' keyHashSlot (Redis, Valkey).
 //
-// It runs once per key of a conversion, so the CRC is sliced by 8 (tables built at compile time)
-// and the braces are found with memchr.
+// It runs once per key of a conversion: the CRC is computed by carry-less multiplication where
+// the processor has it (no tables to miss in the cache), else sliced by 16; the brace test rides
+// along with the CRC.
 #pragma once
 
 #include <cstddef>
@@ -34,8 +35,21 @@ uint16_t key_hash_slot(std::string_view key) noexcept;
 // source key), without joining them unless a brace is among them.
 uint16_t key_hash_slot(std::span<const std::string_view> pieces);
 
+// The slot of a hash tag already found, given in pieces: CRC16 of their bytes, no brace rules
+// ("{P:bull:" + queue + "}": the tag is "P:bull:" + queue when the queue holds no '}').
+uint16_t hash_slot_of_tag(std::span<const std::string_view> pieces) noexcept;
+
 // The bytes of a key that decide its slot: the hash tag when there is a non-empty one, else the
 // whole key (exposed for messages and tests).
 std::string_view hash_tag_of(std::string_view key) noexcept;
+
+// The two CRC engines, exposed for tests: both must agree with the definition everywhere.
+namespace detail {
+uint16_t crc16_xmodem_portable(const void* data, size_t size) noexcept;  // tables, any processor
+bool crc16_clmul_available() noexcept;
+uint16_t crc16_xmodem_clmul(const void* data, size_t size) noexcept;  // the portable one without PCLMULQDQ
+uint16_t key_hash_slot_portable(std::span<const std::string_view> pieces);
+uint16_t hash_slot_of_tag_portable(std::span<const std::string_view> pieces) noexcept;
+}  // namespace detail
 
 }  // namespace rdbrekey

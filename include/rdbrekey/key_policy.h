@@ -97,7 +97,7 @@ class KeyPolicy {
       return d;
     }
     if (app) {
-      d.name = app->renamer.rename(key);
+      app->renamer.rename(key, d.name);
       if (data_version_ && d.name.rule != RenameRule::kHashtag && app->renamer.becomes_guard(key)) {
         d.fate = KeyFate::kGuardSource;
         d.guard = app;

@@ -69,18 +69,26 @@ class KeyRenamer {
   // The new name of `key`, as pieces valid while `key` and this renamer live.
   RenamedKey rename(std::string_view key) const {
     RenamedKey out;
+    rename(key, out);
+    return out;
+  }
+  // The same, into `out` (empty): a name written in place is read back piece by piece, where a
+  // returned one is copied whole right after its pieces were stored (a stalled load per key).
+  void rename(std::string_view key, RenamedKey& out) const {
     if (has_prefix(key, colon_prefix_) || has_prefix(key, brace_prefix_)) {
       out.rule = RenameRule::kAlreadyPrefixed;
       out.add(key);
-      return out;
+      return;
     }
     for (const Family& f : families_) {
-      if (has_prefix(key, f.match)) return rename_hashtag(key, f);
+      if (has_prefix(key, f.match)) {
+        rename_hashtag(key, f, out);
+        return;
+      }
     }
     out.rule = RenameRule::kPrefixed;
     out.add(colon_prefix_);
     out.add(key);
-    return out;
   }
   // The same, assembled into `out` (its previous content is replaced).
   RenameRule rename(std::string_view key, std::string& out) const;
@@ -101,7 +109,7 @@ class KeyRenamer {
     std::string match;  // "F:"
     std::string open;   // "{P:F:"
   };
-  RenamedKey rename_hashtag(std::string_view key, const Family& f) const;
+  void rename_hashtag(std::string_view key, const Family& f, RenamedKey& out) const;
 
   std::string prefix_;
   std::string colon_prefix_;  // "P:"

@@ -53,12 +53,19 @@ class QueueTally {
   // A key named `name` (as written) went to `slot` in file `file`; counted when it belongs to a
   // queue (by the name's shape).
   void observe(std::string_view name, uint16_t slot, uint32_t file);
+  // The same for a key of a hashtagged queue already known: its group is `head` + `queue`
+  // ("P:F:" + Q).
+  void observe_tagged(std::string_view head, std::string_view queue, uint16_t slot, uint32_t file);
   // By queue name "P:F:Q".
   const std::map<std::string, Queue, std::less<>>& queues() const { return queues_; }
 
  private:
+  // Counts a key of the queue named `group` (pieces joined).
+  void count(std::string_view head, std::string_view queue, bool braced, uint16_t slot, uint32_t file);
+
   std::vector<std::string> families_;
   std::map<std::string, Queue, std::less<>> queues_;
+  std::string joined_;
   // The queue of the previous key, and where that key went (a queue's keys come in a row).
   std::map<std::string, Queue, std::less<>>::iterator last_ = queues_.end();
   uint16_t last_slot_ = 0;
@@ -80,10 +87,21 @@ class AppTally {
   // A renamed key's first piece is owned by its application's renamer ("P:", "{P:F:"): a few
   // pointers known so far say whose it is.
   int app_of_piece(std::string_view piece) {
-    for (const auto& [data, app] : pieces_)
-      if (data == piece.data()) return app;
-    int app = app_of_name(piece);
-    if (pieces_.size() < 64) pieces_.emplace_back(piece.data(), app);
+    if (piece.data() == last_piece_) return last_app_;  // keys come database by database
+    int app = -1;
+    bool known = false;
+    for (const auto& [data, a] : pieces_)
+      if (data == piece.data()) {
+        app = a;
+        known = true;
+        break;
+      }
+    if (!known) {
+      app = app_of_name(piece);
+      if (pieces_.size() < 64) pieces_.emplace_back(piece.data(), app);
+    }
+    last_piece_ = piece.data();
+    last_app_ = app;
     return app;
   }
   int app_of_name(std::string_view name) const;
@@ -93,6 +111,32 @@ class AppTally {
   size_t files_;
   std::vector<uint64_t> keys_;
   std::vector<std::pair<const char*, int>> pieces_;
+  const char* last_piece_ = nullptr;
+  int last_app_ = -1;
+};
+
+// Which file owns a slot. A topology is a few runs of consecutive slots (one per primary after
+// `--cluster create`, a few more after resharding): up to 16 runs, the owner is found by
+// counting the run starts at or below the slot, comparisons that do not wait on each other, in
+// one cache line that stays hot. More runs use a table of 16,384 entries (which the data
+// streaming through the cache evicts between keys).
+class SlotOwners {
+ public:
+  explicit SlotOwners(const std::vector<uint16_t>& owner);
+  [[gnu::always_inline]] uint32_t operator()(uint16_t slot) const {
+    if (!table_.empty()) return table_[slot];
+    unsigned run = 0;
+    for (unsigned i = 0; i < starts_count_; ++i) run += starts_[i] <= slot;
+    return run_owner_[run];
+  }
+
+ private:
+  static constexpr unsigned kRuns = 16;
+  // starts_[i]: first slot of run i + 1.
+  alignas(64) uint16_t starts_[kRuns - 1]{};
+  unsigned starts_count_ = 0;
+  uint16_t run_owner_[kRuns]{};
+  std::vector<uint16_t> table_;
 };
 
 class ShardedOutput final : public Output {
@@ -108,21 +152,34 @@ class ShardedOutput final : public Output {
   void module_aux(Payload& payload) override;
   [[gnu::always_inline]] void key(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name,
                                   Payload& value) override {
-    // Renamed keys ("P:" + key, most of them) are hashed on their pieces; the others are
+    // Renamed keys ("P:" + key, most of them) are hashed on their pieces; a queue's key
+    // "{P:F:" + Q + "}" + rest on its tag "P:F:" + Q (when Q holds no '}'); the others are
     // joined once, for the slot and for the queue tally alike.
     uint16_t slot;
     std::string_view whole;
+    bool tagged = false;
     if (name.rule == RenameRule::kPrefixed) {
       slot = key_hash_slot(std::span<const std::string_view>(name.parts, name.count));
+    } else if (name.rule == RenameRule::kHashtag && !name.parts[1].empty() &&
+               __builtin_memchr(name.parts[1].data(), '}', name.parts[1].size()) == nullptr) {
+      const std::string_view tag[2] = {name.parts[0].substr(1), name.parts[1]};
+      slot = hash_slot_of_tag(tag);
+      tagged = true;
     } else {
       whole = assembled(name);
       slot = key_hash_slot(whole);
     }
-    uint32_t file = owner_[slot];
-    ++keys_per_slot_[slot];
-    if (name.rule != RenameRule::kPrefixed) queues_.observe(whole, slot, file);
+    uint32_t file = owner_(slot);
+    // The counters (128 KiB) are not in the cache when a key comes: fetched now, counted after.
+    uint64_t* count = &keys_per_slot_[slot];
+    __builtin_prefetch(count, 1);
+    if (tagged)
+      queues_.observe_tagged(name.parts[0].substr(1), name.parts[1], slot, file);
+    else if (name.rule != RenameRule::kPrefixed)
+      queues_.observe(whole, slot, file);
     apps_.observe(name, file);
     files_[file]->key(prefix, type, name, value);
+    ++*count;
   }
   void string_key(std::string_view name, std::string_view value) override;
   void end() override;
@@ -160,7 +217,7 @@ class ShardedOutput final : public Output {
   void to_every_file(Payload& payload, void (RdbFileOutput::*write)(Payload&));
 
   std::vector<std::unique_ptr<RdbFileOutput>> files_;
-  std::vector<uint16_t> owner_;  // slot -> file
+  SlotOwners owner_;
   std::vector<uint64_t> keys_per_slot_;
   QueueTally queues_;
   AppTally apps_;
