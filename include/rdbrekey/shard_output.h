@@ -60,7 +60,7 @@ class QueueTally {
   const std::map<std::string, Queue, std::less<>>& queues() const { return queues_; }
 
  private:
-  // Counts a key of the queue named `group` (pieces joined).
+  // Counts a key of the queue named `head` + `queue` ("P:F:" + Q).
   void count(std::string_view head, std::string_view queue, bool braced, uint16_t slot, uint32_t file);
 
   std::vector<std::string> families_;
@@ -87,21 +87,17 @@ class AppTally {
   // A renamed key's first piece is owned by its application's renamer ("P:", "{P:F:"): a few
   // pointers known so far say whose it is.
   int app_of_piece(std::string_view piece) {
-    if (piece.data() == last_piece_) return last_app_;  // keys come database by database
-    int app = -1;
-    bool known = false;
-    for (const auto& [data, a] : pieces_)
-      if (data == piece.data()) {
-        app = a;
-        known = true;
-        break;
-      }
-    if (!known) {
-      app = app_of_name(piece);
-      if (pieces_.size() < 64) pieces_.emplace_back(piece.data(), app);
+    if (piece.data() != last_piece_) {  // keys come database by database: mostly the last one
+      last_app_ = app_of_new_piece(piece);
+      last_piece_ = piece.data();
     }
-    last_piece_ = piece.data();
-    last_app_ = app;
+    return last_app_;
+  }
+  int app_of_new_piece(std::string_view piece) {
+    for (const auto& [data, app] : pieces_)
+      if (data == piece.data()) return app;
+    int app = app_of_name(piece);
+    if (pieces_.size() < 64) pieces_.emplace_back(piece.data(), app);
     return app;
   }
   int app_of_name(std::string_view name) const;
@@ -157,14 +153,14 @@ class ShardedOutput final : public Output {
     // joined once, for the slot and for the queue tally alike.
     uint16_t slot;
     std::string_view whole;
-    bool tagged = false;
+    std::string_view tag[2];  // a queue's tag, when set
     if (name.rule == RenameRule::kPrefixed) {
       slot = key_hash_slot(std::span<const std::string_view>(name.parts, name.count));
     } else if (name.rule == RenameRule::kHashtag && !name.parts[1].empty() &&
                __builtin_memchr(name.parts[1].data(), '}', name.parts[1].size()) == nullptr) {
-      const std::string_view tag[2] = {name.parts[0].substr(1), name.parts[1]};
+      tag[0] = name.parts[0].substr(1);
+      tag[1] = name.parts[1];
       slot = hash_slot_of_tag(tag);
-      tagged = true;
     } else {
       whole = assembled(name);
       slot = key_hash_slot(whole);
@@ -173,8 +169,8 @@ class ShardedOutput final : public Output {
     // The counters (128 KiB) are not in the cache when a key comes: fetched now, counted after.
     uint64_t* count = &keys_per_slot_[slot];
     __builtin_prefetch(count, 1);
-    if (tagged)
-      queues_.observe_tagged(name.parts[0].substr(1), name.parts[1], slot, file);
+    if (!tag[1].empty())
+      queues_.observe_tagged(tag[0], tag[1], slot, file);
     else if (name.rule != RenameRule::kPrefixed)
       queues_.observe(whole, slot, file);
     apps_.observe(name, file);
