@@ -39,6 +39,10 @@ const char* errc_name(Errc code) {
     case Errc::kUnmappedDatabase: return "unmapped database";
     case Errc::kCollision: return "collision";
     case Errc::kCannotHold: return "cannot hold";
+    case Errc::kTargetUnavailable: return "target unavailable";
+    case Errc::kTargetRefused: return "target refused";
+    case Errc::kTargetKeyExists: return "key exists in target";
+    case Errc::kTargetMismatch: return "target count mismatch";
     case Errc::kInternal: return "internal";
   }
   return "unknown";

@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <exception>
@@ -25,6 +28,7 @@
 #include "rdbrekey/key_rules.h"
 #include "rdbrekey/inspector.h"
 #include "rdbrekey/report.h"
+#include "rdbrekey/restore.h"
 #include "rdbrekey/signals.h"
 #include "rdbrekey/verifier.h"
 
@@ -41,6 +45,7 @@ enum class ExitCode : int {
   kCorrupt = 4,
   kUnsupported = 5,
   kRefused = 6,
+  kTarget = 7,
 };
 
 // The exit code of each kind of library error.
@@ -76,6 +81,11 @@ ExitCode exit_code_of(Errc code) {
     case Errc::kCollision:
     case Errc::kCannotHold:
       return ExitCode::kRefused;
+    case Errc::kTargetUnavailable:
+    case Errc::kTargetRefused:
+    case Errc::kTargetKeyExists:
+    case Errc::kTargetMismatch:
+      return ExitCode::kTarget;
     case Errc::kInternal:
       return ExitCode::kInternal;
   }
@@ -96,6 +106,8 @@ constexpr const char* kExitCodes =
     "  5    unsupported input: unknown RDB version, value type or opcode\n"
     "  6    refused: unmapped databases, a record the output version cannot hold, or keys that renaming\n"
     "       makes equal (collisions)\n"
+    "  7    restore: the target server cannot be reached, refused a command (credentials, permissions, out\n"
+    "       of memory, a payload), already holds a key (--existing error), or its key count does not add up\n"
     "  130  interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP): no output is left behind\n"
     "On any failure no output file (and no temporary file) is left behind.";
 
@@ -246,7 +258,8 @@ std::string dropped_text(const DbStats& s) {
   return fmt::format(", {} dropped ({})", fmt_count(s.dropped()), fmt::join(why, ", "));
 }
 
-void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
+// What was read and decided: inputs, databases, collisions left out, guards.
+void print_reading(const ConvertOptions& opt, const ConvertResult& r) {
   for (const auto& in : r.inputs) {
     fmt::print("input   {}  {}  {} bytes, checksum {}{}\n", in.path, in.version.magic(), fmt_count(in.bytes),
                in.version.has_checksum() ? (in.checksum_verified ? "verified" : "disabled in the file (0)")
@@ -280,6 +293,10 @@ void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
                r.aux_dropped, r.slot_records_dropped);
   if (r.functions || r.module_aux) fmt::print("kept    {} function librar{}, {} module aux record(s)\n", r.functions,
                                               r.functions == 1 ? "y" : "ies", r.module_aux);
+}
+
+void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
+  print_reading(opt, r);
   DbStats t = r.totals();
   double kpm = r.seconds > 0 ? static_cast<double>(t.keys_read) / r.seconds * 60.0 : 0.0;
   if (opt.cluster) {
@@ -344,7 +361,9 @@ struct ConvertCommand {
 
  private:
   void check_and_fill_options();
-  std::function<void(const Progress&)> progress_printer(bool& shown);
+
+ public:
+  static std::function<void(const Progress&)> progress_printer(bool& shown);
 };
 
 void ConvertCommand::add_to(CLI::App& app) {
@@ -496,6 +515,160 @@ int ConvertCommand::run() {
   return 0;
 }
 
+// ---- restore ------------------------------------------------------------------------------------
+
+struct RestoreCommand {
+  CLI::App* cmd = nullptr;
+  RestoreOptions opt;
+  std::vector<std::string> app_args;
+  std::string unmapped = "error", data_version = "2", on_collision = "error", existing = "error";
+  std::string progress_mode = "auto", password_file;
+  bool force_cluster = false, force_standalone = false, quiet = false;
+  size_t window_mib = 32;
+  int timeout_s = 60;
+
+  void add_to(CLI::App& app) {
+    cmd = app.add_subcommand("restore", "Send RDB files, renamed as convert renames them, straight into a running "
+                                        "server or cluster (RESTORE, pipelined; cluster keys routed by hash slot)");
+    ConvertOptions& c = opt.convert;
+    cmd->add_option("inputs", c.inputs, "Input RDB file(s) (regular files: they are read twice, first to decide "
+                                        "every collision before the first command is sent)")
+        ->required();
+    cmd->add_option("--to", opt.to,
+                    "Target: redis://[USER[:PASSWORD]@]HOST:PORT[/DB] (any node of a cluster); the password may "
+                    "instead come from the environment variable RDBREKEY_PASSWORD or --password-file")
+        ->required();
+    cmd->add_option("--password-file", password_file, "Read the target's password from this file (first line)");
+    cmd->add_flag("--cluster", force_cluster, "The target is a cluster (default: asked with INFO cluster)");
+    cmd->add_flag("--standalone", force_standalone, "Treat the target as one server even if cluster mode is on");
+    cmd->add_option("-a,--app", app_args, "DB=NAME or INPUT:DB=NAME, as for convert; repeatable");
+    cmd->add_option("--unmapped", unmapped, "Databases with no --app: error (default), drop, keep (as for convert)")
+        ->check(CLI::IsMember({"error", "drop", "keep"}));
+    cmd->add_option("--hashtag", c.hashtags, "Hashtag key families, as for convert (default: bull)")->default_str("bull");
+    cmd->add_option("--data-version", data_version, "Start-up guard value, as for convert; 0 writes none")
+        ->default_val("2");
+    cmd->add_option("--on-collision", on_collision, "Keys that renaming makes equal: error, keep-first, keep-last")
+        ->check(CLI::IsMember({"error", "keep-first", "keep-last"}))
+        ->default_val("error");
+    cmd->add_option("--existing", existing,
+                    "Keys the target already holds: error (default: stop at the first, naming it; nothing is "
+                    "overwritten), skip (leave the target's, count them), replace (RESTORE ... REPLACE)")
+        ->check(CLI::IsMember({"error", "skip", "replace"}))
+        ->default_val("error");
+    cmd->add_option("--window", window_mib, "MiB of commands in flight, all nodes together (1..1024)")
+        ->check(CLI::Range(1, 1024))
+        ->default_val("32");
+    cmd->add_option("--timeout", timeout_s, "Seconds without any reply before the target counts as unavailable")
+        ->check(CLI::Range(1, 3600))
+        ->default_val("60");
+    cmd->add_option("--resume", opt.resume_file,
+                    "Save progress in this file (about once a second); when it exists, continue the restore it "
+                    "describes (same inputs, target and options) without sending again what was acknowledged");
+    cmd->add_flag("-n,--dry-run", opt.dry_run,
+                  "Connect, read the target's release and topology, read and check the input; send no key");
+    cmd->add_option("--progress", progress_mode, "Progress line on stderr: auto, always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->default_val("auto");
+    cmd->add_option("--report", c.report, "Also write the summary as JSON to this file (per-node counts included)");
+    cmd->add_flag("-f,--force", c.overwrite, "Replace the report file if it exists");
+    cmd->add_flag("-q,--quiet", quiet, "Print nothing on success");
+    cmd->footer(kExitCodes);
+  }
+
+  int run() {
+    ConvertOptions& c = opt.convert;
+    if (force_cluster && force_standalone) throw Error(Errc::kBadOption, "--cluster and --standalone exclude each other");
+    if (force_cluster) opt.cluster = true;
+    if (force_standalone) opt.cluster = false;
+    if (!password_file.empty()) {
+      std::FILE* f = std::fopen(password_file.c_str(), "r");
+      if (!f) throw Error(Errc::kCannotOpen, fmt::format("--password-file {}: {}", password_file, std::strerror(errno)));
+      char line[4096];
+      std::string pw = std::fgets(line, sizeof(line), f) ? line : "";
+      std::fclose(f);
+      while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+      opt.password = pw;
+    } else if (const char* env = std::getenv("RDBREKEY_PASSWORD"); env && *env) {
+      opt.password = std::string(env);
+    }
+    parse_app_mappings(app_args, c);
+    c.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop : unmapped == "keep" ? UnmappedPolicy::kKeep : UnmappedPolicy::kError;
+    c.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);
+    c.on_collision = on_collision == "keep-first"  ? CollisionPolicy::kKeepFirst
+                     : on_collision == "keep-last" ? CollisionPolicy::kKeepLast
+                                                   : CollisionPolicy::kError;
+    opt.existing = existing == "skip" ? ExistingPolicy::kSkip : existing == "replace" ? ExistingPolicy::kReplace : ExistingPolicy::kError;
+    opt.window_bytes = window_mib << 20;
+    opt.timeout_ms = timeout_s * 1000;
+    if (opt.dry_run) c.sample_renames = 20;
+    bool progress_shown = false;
+    if (progress_mode == "always" || (progress_mode == "auto" && ::isatty(2)))
+      c.progress = ConvertCommand::progress_printer(progress_shown);
+    RestoreResult r;
+    try {
+      r = restore(opt);
+    } catch (...) {
+      if (progress_shown) std::fputs("\n", stderr);
+      throw;
+    }
+    if (progress_shown) std::fputs("\n", stderr);
+    if (!quiet) print_ignoring_closed_stdout([&] { print(r); });
+    if (!r.convert.collision_report.empty()) {
+      print_error("error", r.convert.collision_report);
+      return static_cast<int>(exit_code_of(Errc::kCollision));
+    }
+    return 0;
+  }
+
+  void print(const RestoreResult& r) {
+    print_reading(opt.convert, r.convert);
+    fmt::print("target  {}  {}{}, records as {}, DUMP footer version {}\n", parse_redis_url(opt.to).endpoint.address(),
+               r.target.server, r.target.cluster ? " (cluster)" : "", r.target.holds.magic(), r.target.payload_version);
+    for (const NodeTally& t : r.nodes) {
+      if (t.dbsize_before < 0 && t.restored + t.skipped_existing + t.redirects + t.retries + t.reconnects == 0)
+        continue;  // a node that was only asked for the topology
+      if (opt.dry_run) {
+        fmt::print("node    {}{}  DBSIZE {}\n", t.address, t.id.empty() ? "" : " " + t.id.substr(0, 12), t.dbsize_before);
+        continue;
+      }
+      fmt::print("node    {}{}  {} restored, {} already there (skipped), {} function librar{}{}, {} redirects, {} retries, {} "
+                 "reconnects{}; DBSIZE {} -> {}\n",
+                 t.address, t.id.empty() ? "" : " " + t.id.substr(0, 12), fmt_count(t.restored),
+                 fmt_count(t.skipped_existing), t.functions, t.functions == 1 ? "y" : "ies",
+                 t.functions_existing ? fmt::format(" ({} already there)", t.functions_existing) : "", t.redirects,
+                 t.retries, t.reconnects,
+                 t.found_restored ? fmt::format(", {} found restored by an interrupted run or before a reconnect",
+                                                fmt_count(t.found_restored))
+                                  : "",
+                 t.dbsize_before, t.dbsize_after);
+    }
+    if (r.resumed)
+      fmt::print("resumed {}: {} records settled by the interrupted run(s), not sent again\n", opt.resume_file,
+                 fmt_count(r.settled_earlier));
+    DbStats t = r.convert.totals();
+    uint64_t restored = 0, skipped = 0;
+    for (const NodeTally& n : r.nodes) restored += n.restored, skipped += n.skipped_existing;
+    if (opt.dry_run) {
+      fmt::print("plan    (dry run: nothing sent) {} keys would be sent, {} left out ({} already expired)\n",
+                 fmt_count(t.written() + r.convert.guards.size()), fmt_count(t.dropped()), fmt_count(t.expired_dropped));
+    } else {
+      fmt::print("total   {} keys read: {} restored, {} already in the target (skipped), {} expired (not sent), {} "
+                 "left out; {} guard(s); key counts {}\n",
+                 fmt_count(t.keys_read), fmt_count(restored), fmt_count(skipped),
+                 fmt_count(t.expired_dropped + r.expired_at_send), fmt_count(t.dropped() - t.expired_dropped),
+                 r.convert.guards.size(), r.count_check.empty() ? "check out (DBSIZE before and after)" : "DIFFER");
+      if (r.module_aux_not_restored)
+        fmt::print("warning {} module AUX record(s) not restored (no command restores them)\n", r.module_aux_not_restored);
+    }
+    if (!opt.resume_file.empty() && !opt.dry_run)
+      fmt::print("resume  {}: {} keys restored over all runs{}\n", opt.resume_file, fmt_count(r.progress.restored),
+                 r.progress.complete ? ", complete" : "");
+    double kps = r.convert.seconds > 0 ? static_cast<double>(restored) / r.convert.seconds : 0.0;
+    if (!opt.dry_run)
+      fmt::print("time    {:.3f} s, {} keys/s\n", r.convert.seconds, fmt_count(static_cast<uint64_t>(kps)));
+  }
+};
+
 // ---- inspect ------------------------------------------------------------------------------------
 
 struct InspectCommand {
@@ -588,7 +761,9 @@ int main(int argc, char** argv) {
   ConvertCommand convert_cmd;
   InspectCommand inspect_cmd;
   VerifyCommand verify_cmd;
+  RestoreCommand restore_cmd;
   convert_cmd.add_to(app);
+  restore_cmd.add_to(app);
   inspect_cmd.add_to(app);
   verify_cmd.add_to(app);
   try {
@@ -602,6 +777,7 @@ int main(int argc, char** argv) {
   try {
     if (*convert_cmd.cmd) return convert_cmd.run();
     if (*inspect_cmd.cmd) return inspect_cmd.run();
+    if (*restore_cmd.cmd) return restore_cmd.run();
     return verify_cmd.run();
   } catch (const Error& e) {
     print_error("error", e.what());

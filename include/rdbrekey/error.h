@@ -42,6 +42,11 @@ enum class Errc : uint8_t {
   kUnmappedDatabase,
   kCollision,           // keys that renaming makes equal
   kCannotHold,          // a record the output version cannot hold
+  // A live target (restore).
+  kTargetUnavailable,   // cannot connect, or the connection broke for good
+  kTargetRefused,       // the server refused a command: credentials, permissions, memory, a payload
+  kTargetKeyExists,     // a key is already in the target (--existing error)
+  kTargetMismatch,      // the target's key count does not add up to what it acknowledged
   // A bug.
   kInternal,
 };

@@ -655,10 +655,11 @@ std::map<std::string, std::string> check_manifest(const RedisCluster& cluster, c
 
 // The restored cluster against the sources and the manifest.
 // log_from: the size of each node's log before the restore (only what the restore wrote is
-// searched: a cluster serves several tests).
+// searched: a cluster serves several tests). restarted: the primaries were restarted on their
+// files (not so for a live restore).
 void check_cluster(const RedisCluster& cluster, const Want& want, const Json& m,
                    const std::map<std::string, int>& slot_of, bool same_binary_as_sources,
-                   const std::map<std::string, size_t>& log_from) {
+                   const std::map<std::string, size_t>& log_from, bool restarted = true) {
   const auto primaries = cluster.primaries();
 
   // Health and logs, every node.
@@ -670,7 +671,7 @@ void check_cluster(const RedisCluster& cluster, const Want& want, const Json& m,
     EXPECT_EQ(info_field(info, "cluster_slots_assigned"), "16384");
     const std::string whole = n->log();
     const std::string log = whole.substr(std::min(whole.size(), log_from.count(n->id()) ? log_from.at(n->id()) : 0));
-    if (n->is_primary())
+    if (n->is_primary() && restarted)
       EXPECT_NE(log.find("Ready to accept connections"), std::string::npos) << "the primary started again";
     for (const char* bad : {"Deleting keys in the slot", "Taking responsibility", "importing state"})
       EXPECT_EQ(log.find(bad), std::string::npos) << "the log says \"" << bad << "\":\n" << tail_lines(log, 30);
@@ -968,6 +969,129 @@ TEST_P(ClusterRestoreMerged, TopologyWithoutEverySlotWritesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, ClusterRestoreMerged, ::testing::Values("redis", "valkey"),
+                         [](const auto& info) { return info.param; });
+
+// ---------------------------------------------------------------------------------------------
+// `rdbrekey restore` into the running cluster: no restart. The cluster must end up holding what
+// the per-shard files of `convert --cluster` would have given it (their manifest is the
+// expectation), checked as after a restore from files.
+
+class LiveRestore : public ::testing::TestWithParam<std::string>, protected ClusterTest {
+ protected:
+  static void TearDownTestSuite() { ClusterPool::clear(); }
+};
+
+RunResult rdbrekey_restore(const Args& args) {
+  Args argv{rdbrekey_binary(), "restore"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, 120);
+}
+
+// Every primary emptied (keys and function libraries), and its replicas with it.
+void empty_cluster(const RedisCluster& cluster) {
+  for (const auto* p : cluster.primaries()) {
+    RespClient c = p->connect();
+    c.ok({"FLUSHALL"});
+    c.ok({"FUNCTION", "FLUSH"});
+  }
+  cluster.wait_for_replicas_in_sync();
+}
+
+long long cluster_keys(const RedisCluster& cluster) {
+  long long n = 0;
+  for (const auto* p : cluster.primaries()) n += p->connect().ok({"DBSIZE"}).as_int();
+  return n;
+}
+
+TEST_P(LiveRestore, OneDumpThroughAReplicasAddress) {
+  CLUSTER_OR_SKIP(GetParam());
+  TempDir work;
+  // Host A's data and a function library (not a key: it goes to every primary).
+  std::vector<Source> sources{make_source(work.file("host-a.rdb"), work.file("host-a.rdb"), [](Filler& f) {
+    fill_host_a(f);
+    f.cmd({"FUNCTION", "LOAD",
+           "#!lua name=livelib\nredis.register_function('live_noop', function(keys, args) return 1 end)"});
+  })};
+  ASSERT_FALSE(HasFailure());
+  const Want want =
+      want_of(sources, {{{0, 0}, "@app/condo"}, {{0, 1}, "@app/address-service"}, {{0, 2}, "eps"}});
+  ASSERT_FALSE(HasFailure());
+  const Args apps{"-a", "0=@app/condo", "-a", "1=@app/address-service", "-a", "2=eps"};
+
+  // The expectation: the manifest of the per-shard split for this cluster's topology.
+  write_file(work.file("nodes.txt"), cluster.cluster_nodes());
+  Args split{sources[0].path, "--cluster", work.file("nodes.txt"), "--output-dir", work.file("split")};
+  split.insert(split.end(), apps.begin(), apps.end());
+  RunResult s = rdbrekey(split);
+  ASSERT_EQ(s.exit_code, 0) << describe(s);
+  const Json m = Json::parse(read_file(work.file("split/manifest.json")));
+  const std::map<std::string, int> slot_of = slots_of(cluster, want);
+
+  empty_cluster(cluster);
+  const auto primaries = cluster.primaries();
+  const ClusterNode* replica = cluster.replicas_of(primaries[1]->id()).at(0);
+  const std::string to = "redis://127.0.0.1:" + std::to_string(replica->port());
+  auto with = [&](Args extra) {
+    Args a{sources[0].path};
+    a.insert(a.end(), apps.begin(), apps.end());
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+
+  // A dry run reads the topology (from a replica) and sends nothing.
+  RunResult dry = rdbrekey_restore(with({"--to", to, "--dry-run"}));
+  ASSERT_EQ(dry.exit_code, 0) << describe(dry);
+  EXPECT_NE(dry.out.find("(cluster)"), std::string::npos) << dry.out;
+  for (const auto* p : primaries) EXPECT_NE(dry.out.find(p->address()), std::string::npos) << dry.out;
+  EXPECT_EQ(cluster_keys(cluster), 0);
+
+  // Forced to treat a cluster node as one server: the first MOVED stops it, saying why.
+  RunResult standalone = rdbrekey_restore(with({"--to", "redis://127.0.0.1:" + std::to_string(primaries[0]->port()),
+                                                "--standalone"}));
+  EXPECT_EQ(standalone.exit_code, 7) << describe(standalone);
+  EXPECT_NE(standalone.err.find("--cluster"), std::string::npos) << standalone.err;
+  empty_cluster(cluster);
+
+  std::map<std::string, size_t> log_from;
+  for (const auto* n : cluster.nodes()) log_from[n->id()] = n->log().size();
+  RunResult r = rdbrekey_restore(with({"--to", to, "--report", work.file("report.json"), "--window", "1"}));
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("key counts check out"), std::string::npos) << r.out;
+  cluster.wait_for_replicas_in_sync();
+  check_cluster(cluster, want, m, slot_of, cluster.options().server_binary == redis_server_binary(), log_from,
+                /*restarted=*/false);
+
+  // The report: per primary, what it acknowledged is what it holds and what the split put in
+  // its file; the function library went to every primary.
+  const Json rs = Json::parse(read_file(work.file("report.json"))).at("restore");
+  EXPECT_EQ(rs.at("cluster"), true);
+  EXPECT_EQ(rs.at("count_check"), "ok");
+  for (size_t k = 0; k < primaries.size(); ++k) {
+    const Json* node = nullptr;
+    for (const Json& n : rs.at("nodes"))
+      if (n.at("address") == primaries[k]->address()) node = &n;
+    ASSERT_TRUE(node) << "no report for " << primaries[k]->address() << ": " << rs.dump(2);
+    EXPECT_EQ(node->at("id"), primaries[k]->id());
+    EXPECT_EQ(node->at("restored"), m.at("files").at(k).at("keys"));
+    EXPECT_EQ(node->at("functions"), 1);
+    EXPECT_EQ(node->at("redirects"), 0) << "routed by slot, as CLUSTER SLOTS says";
+    RespClient c = primaries[k]->connect();
+    EXPECT_EQ(c.ok({"FUNCTION", "LIST"}).elements.size(), 1u) << primaries[k]->address();
+  }
+
+  // Again: every key is there. --existing error stops at the first; skip skips them all.
+  RunResult again = rdbrekey_restore(with({"--to", to}));
+  EXPECT_EQ(again.exit_code, 7) << describe(again);
+  EXPECT_NE(again.err.find("already in the target"), std::string::npos) << again.err;
+  RunResult skip = rdbrekey_restore(with({"--to", to, "--existing", "skip"}));
+  EXPECT_EQ(skip.exit_code, 0) << describe(skip);
+  EXPECT_NE(skip.out.find("0 restored, " + std::to_string(want.total()) + " already in the target"), std::string::npos)
+      << skip.out;
+  EXPECT_EQ(cluster_keys(cluster), static_cast<long long>(want.total()));
+  empty_cluster(cluster);  // the next test of the pool starts from files
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, LiveRestore, ::testing::Values("redis", "valkey"),
                          [](const auto& info) { return info.param; });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,119 @@
+// A client connection to a Redis or Valkey server, for `rdbrekey restore`: commands are written
+// by append_command (their payloads are already bytes: nothing to format), replies are parsed by
+// hiredis' reader (libhiredis-dev), and many commands may be in flight (pipelining) over one
+// non-blocking socket that is written and read in turns, so that neither side's buffers fill up
+// and stall the other.
+//
+//   RedisConnection c(endpoint, credentials);   connects, AUTH, checks PING
+//   c.call({"INFO", "server"})                   one command, its reply (nothing else in flight)
+//   append_command(c.out(), args); c.queued(n)   pipelined commands, sent by pump()
+//   c.pump(timeout_ms); c.take_reply(reply)      send what is queued, collect what has come back
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisReader;
+
+namespace rdbrekey {
+
+struct RedisEndpoint {
+  std::string host;
+  uint16_t port = 6379;
+  std::string address() const;  // "host:port" ("[::1]:port" for an IPv6 literal)
+  friend bool operator==(const RedisEndpoint&, const RedisEndpoint&) = default;
+};
+
+struct RedisCredentials {
+  std::string user;      // empty: the default user (AUTH password)
+  std::string password;  // empty: no AUTH
+};
+
+// redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]; rediss:// (TLS) is recognised and refused for now.
+// Percent-escapes in USER and PASSWORD are decoded. Throws Error(kBadOption) naming what is
+// wrong (the password is never repeated in a message).
+struct RedisUrl {
+  RedisEndpoint endpoint;
+  RedisCredentials credentials;
+  bool tls = false;
+  int db = 0;
+};
+RedisUrl parse_redis_url(std::string_view url);
+
+// A reply, copied out of hiredis' objects.
+struct RedisReply {
+  enum class Kind : uint8_t { kString, kStatus, kError, kInteger, kNil, kArray };
+  Kind kind = Kind::kNil;
+  std::string str;  // string, status or error text
+  long long integer = 0;
+  std::vector<RedisReply> elements;
+
+  bool is_error() const { return kind == Kind::kError; }
+  bool is_ok() const { return kind == Kind::kStatus && str == "OK"; }
+  // The first word of an error ("BUSYKEY", "MOVED", "OOM", ...).
+  std::string_view error_code() const;
+  std::string describe() const;  // for messages
+};
+
+// Appends one command in RESP (an array of bulk strings).
+void append_command(std::string& out, std::span<const std::string_view> args);
+void append_command(std::string& out, std::initializer_list<std::string_view> args);
+// The header of a bulk string of `size` bytes ("$size\r\n"); the caller appends the bytes and
+// "\r\n".
+void append_bulk_header(std::string& out, size_t size);
+
+class RedisConnection {
+ public:
+  // Connects (within timeout_ms), authenticates and PINGs; throws Error(kTargetUnavailable) when
+  // the server cannot be reached and Error(kTargetRefused) when it refuses the credentials.
+  RedisConnection(const RedisEndpoint& endpoint, const RedisCredentials& credentials, int timeout_ms = 10000);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  const RedisEndpoint& endpoint() const { return endpoint_; }
+
+  // One command and its reply; nothing else may be in flight. Throws on a broken connection or
+  // after timeout_ms without the reply.
+  RedisReply call(std::initializer_list<std::string_view> args, int timeout_ms = 30000);
+
+  // Pipelining: append commands to out(), then say how many with queued(n).
+  std::string& out() { return out_; }
+  void queued(size_t commands) { in_flight_ += commands; }
+  // Commands sent or queued whose replies have not been taken yet.
+  size_t in_flight() const { return in_flight_; }
+  // Bytes queued and not yet written to the socket.
+  size_t unsent() const { return out_.size() - sent_; }
+  // Writes what is queued and reads what has arrived, waiting at most timeout_ms for either to
+  // make progress (0: do not wait). Throws Error(kTargetUnavailable) when the connection breaks.
+  void pump(int timeout_ms);
+  // The socket, and what pump() waits for on it (POLLIN | POLLOUT), for a caller polling many.
+  int fd() const { return fd_; }
+  short poll_events() const;
+  // Called by a caller that polled fd(): writes and reads without waiting.
+  void on_ready(short revents);
+  // The next reply, in command order; false when none has come yet.
+  bool take_reply(RedisReply& reply);
+
+ private:
+  void connect_socket(int timeout_ms);
+  void write_some();
+  void read_some();
+  [[noreturn]] void broken(const std::string& what);
+
+  RedisEndpoint endpoint_;
+  int fd_ = -1;
+  redisReader* reader_ = nullptr;
+  std::string out_;
+  size_t sent_ = 0;
+  size_t in_flight_ = 0;
+  std::deque<RedisReply> replies_;
+};
+
+}  // namespace rdbrekey
