@@ -43,6 +43,7 @@ const char* errc_name(Errc code) {
     case Errc::kTargetRefused: return "target refused";
     case Errc::kTargetKeyExists: return "key exists in target";
     case Errc::kTargetMismatch: return "target count mismatch";
+    case Errc::kInterrupted: return "interrupted";
     case Errc::kInternal: return "internal";
   }
   return "unknown";

@@ -282,9 +282,16 @@ RestoreResult restore(const RestoreOptions& options) {
     try {
       result.convert = convert(run, inputs.sources, out);
     } catch (const Error& e) {
-      if (options.resume_file.empty()) throw;
-      throw Error(e.code(), fmt::format("{}\nprogress is saved in {}: run the same command again to continue", e.what(),
-                                        options.resume_file));
+      bool stopped_midway = e.code() == Errc::kTargetUnavailable || e.code() == Errc::kTargetRefused ||
+                            e.code() == Errc::kTargetKeyExists || e.code() == Errc::kInterrupted;
+      if (!options.resume_file.empty())
+        throw Error(e.code(), fmt::format("{}\nprogress is saved in {}: run the same command again to continue",
+                                          e.what(), options.resume_file));
+      if (stopped_midway && e.code() != Errc::kTargetKeyExists)
+        throw Error(e.code(), fmt::format("{}\nthe keys restored stay in the target: to continue, run the same command "
+                                          "with --existing skip (and --resume FILE, to save progress next time)",
+                                          e.what()));
+      throw;
     }
     result.settled_earlier = out.settled_earlier();
     result.nodes = out.nodes();

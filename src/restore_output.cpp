@@ -1,6 +1,7 @@
 #include "rdbrekey/restore_output.h"
 
 #include <poll.h>
+#include <string.h>
 
 #include <algorithm>
 #include <charconv>
@@ -13,6 +14,7 @@
 #include "rdbrekey/format.h"
 #include "rdbrekey/hash_slot.h"
 #include "rdbrekey/rdb_encoding.h"
+#include "rdbrekey/signals.h"
 
 namespace rdbrekey {
 namespace {
@@ -179,11 +181,21 @@ int64_t RestoreOutput::total_dbsize_before() const {
   return sum;
 }
 
-void RestoreOutput::begin(RdbVersion) {}
+// From the first record on, SIGINT/SIGTERM/SIGHUP stop the restore cleanly (check_stop_signal).
+void RestoreOutput::begin(RdbVersion) { signals::defer_stop_signals(); }
+
+void RestoreOutput::check_stop_signal() {
+  if (failed_) return;
+  if (int sig = signals::stop_requested())
+    fail(Errc::kInterrupted, fmt::format("stopped by SIG{}: no command was sent after it and the replies in flight were "
+                                         "collected",
+                                         sigabbrev_np(sig)));
+}
 
 // ---- sequence numbers and progress -------------------------------------------------------------
 
 uint64_t RestoreOutput::next_seq(bool with_ttl) {
+  check_stop_signal();
   uint64_t seq = next_seq_++;
   if (seq >= progress_.sent_below) {
     progress_.sent_below = seq + std::max<uint64_t>(1, settings_.promise_step);
@@ -370,8 +382,24 @@ void RestoreOutput::send_key(std::string name, const std::string& payload, const
 
 // ---- sending and receiving -----------------------------------------------------------------------
 
+bool RestoreOutput::connect_or_defer(size_t node, Pending& p) {
+  try {
+    connection(node);
+    return true;
+  } catch (const Error& e) {
+    // A new connection closed before it was ready (CLIENT KILL, a restarting node): tried again
+    // after a back-off, bounded as the pipeline's reconnects.
+    if (e.code() != Errc::kTargetUnavailable || failed_ || ++nodes_[node].reconnects_in_a_row > settings_.max_reconnects)
+      throw;
+    int backoff = std::min(2000, 50 << std::min(nodes_[node].reconnects_in_a_row, 5));
+    retries_.push_back(Retry{Clock::now() + std::chrono::milliseconds(backoff), std::move(p)});
+    return false;
+  }
+}
+
 void RestoreOutput::send(Pending p, size_t node) {
-  RedisConnection& c = connection(node);
+  if (!connect_or_defer(node, p)) return;
+  RedisConnection& c = *nodes_[node].conn;
   if (p.asking) {
     append_command(c.out(), {"ASKING"});
     c.queued(1);
@@ -394,6 +422,7 @@ void RestoreOutput::pump_until(size_t limit) {
       wait = static_cast<int>(std::clamp<long long>(left, 0, 1000));
     }
     pump_once(wait);
+    check_stop_signal();
   }
 }
 
@@ -506,14 +535,7 @@ void RestoreOutput::resend_due() {
     size_t node = settings_.cluster ? slot_node_[p.slot] : primaries_.front();
     if (node == kNoNode) node = primaries_.front();
     if (p.function) node = std::find_if(nodes_.begin(), nodes_.end(), [&](const Node& n) { return n.endpoint == p.target; }) - nodes_.begin();
-    try {
-      connection(node);
-    } catch (const Error& e) {
-      if (e.code() != Errc::kTargetUnavailable || ++nodes_[node].reconnects_in_a_row > settings_.max_reconnects) throw;
-      int backoff = std::min(2000, 50 << std::min(nodes_[node].reconnects_in_a_row, 5));
-      retries_.push_back(Retry{now + std::chrono::milliseconds(backoff), std::move(p)});
-      return;
-    }
+    if (!connect_or_defer(node, p)) return;
     send(std::move(p), node);
   }
 }
@@ -526,6 +548,14 @@ void RestoreOutput::fail(Errc code, std::string what) {
   for (const Retry& r : retries_) mark_not_restored(r.p.seq);  // not sent again: not in the target
   retries_.clear();
 }
+
+namespace {
+// A server's error text without its closing period, for a message that goes on after it.
+std::string_view trim_period(std::string_view text) {
+  while (!text.empty() && text.back() == '.') text.remove_suffix(1);
+  return text;
+}
+}  // namespace
 
 void RestoreOutput::handle(size_t node, Pending p, const RedisReply& reply) {
   NodeTally& t = tallies_[nodes_[node].tally];
@@ -610,9 +640,9 @@ void RestoreOutput::handle(size_t node, Pending p, const RedisReply& reply) {
   failed_here();
   if (code == "OOM")
     return fail(Errc::kTargetRefused,
-                fmt::format("{} is out of memory (maxmemory) at {}. Raise maxmemory or add shards, then rerun with "
-                            "--existing skip (or --resume)",
-                            where, what));
+                fmt::format("{} is out of memory (maxmemory) at {}: {}. Give it room (CONFIG SET maxmemory, or more "
+                            "shards), then continue",
+                            where, what, trim_period(reply.str)));
   if (code == "NOAUTH" || code == "WRONGPASS" || code == "NOPERM")
     return fail(Errc::kTargetRefused,
                 fmt::format("{} refused {}: {}. The user needs RESTORE (and FUNCTION, DBSIZE, INFO, CLUSTER for a "

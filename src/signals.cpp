@@ -38,7 +38,12 @@ void remove_temps() {
     if (char* p = slot.load(std::memory_order_acquire)) ::unlink(p);
 }
 
+std::atomic<bool> g_defer_stop{false};
+std::atomic<int> g_stop_signal{0};
+
 void on_fatal_signal(int sig) {
+  int none = 0;
+  if (g_defer_stop.load() && g_stop_signal.compare_exchange_strong(none, sig)) return;  // the first: recorded
   remove_temps();
   ::signal(sig, SIG_DFL);
   ::raise(sig);
@@ -87,7 +92,7 @@ void install_cleanup() {
   struct sigaction sa {};
   sa.sa_handler = on_fatal_signal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
+  sa.sa_flags = 0;  // the handler restores the default action itself (a deferred stop keeps it)
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);
@@ -95,6 +100,10 @@ void install_cleanup() {
   ::signal(SIGXFSZ, SIG_IGN);
   install_sigbus_once();
 }
+
+void defer_stop_signals() noexcept { g_defer_stop.store(true); }
+
+int stop_requested() noexcept { return g_stop_signal.load(); }
 
 size_t register_temp(const std::string& path) {
   char* copy = ::strdup(path.c_str());

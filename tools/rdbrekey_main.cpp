@@ -86,6 +86,7 @@ ExitCode exit_code_of(Errc code) {
     case Errc::kTargetKeyExists:
     case Errc::kTargetMismatch:
       return ExitCode::kTarget;
+    case Errc::kInterrupted:  // 128 + the signal (main)
     case Errc::kInternal:
       return ExitCode::kInternal;
   }
@@ -108,7 +109,8 @@ constexpr const char* kExitCodes =
     "       makes equal (collisions)\n"
     "  7    restore: the target server cannot be reached, refused a command (credentials, permissions, out\n"
     "       of memory, a payload), already holds a key (--existing error), or its key count does not add up\n"
-    "  130  interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP): no output is left behind\n"
+    "  130  interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP): no output is left behind;\n"
+    "       a restore stops sending, waits for the replies in flight and saves its --resume file first\n"
     "On any failure no output file (and no temporary file) is left behind.";
 
 std::string fmt_count(uint64_t n) {
@@ -781,6 +783,7 @@ int main(int argc, char** argv) {
     return verify_cmd.run();
   } catch (const Error& e) {
     print_error("error", e.what());
+    if (e.code() == Errc::kInterrupted) return 128 + signals::stop_requested();
     return static_cast<int>(exit_code_of(e.code()));
   } catch (const std::exception& e) {
     print_error("internal error", e.what());

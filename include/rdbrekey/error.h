@@ -47,6 +47,7 @@ enum class Errc : uint8_t {
   kTargetRefused,       // the server refused a command: credentials, permissions, memory, a payload
   kTargetKeyExists,     // a key is already in the target (--existing error)
   kTargetMismatch,      // the target's key count does not add up to what it acknowledged
+  kInterrupted,         // a signal asked a restore to stop (it did, cleanly: signals::stop_requested)
   // A bug.
   kInternal,
 };

@@ -28,6 +28,8 @@
 //
 // On the first error that stops the restore, no command is sent any more, the replies of those
 // in flight are collected (so that the counts and the checkpoint are exact), and then it throws.
+// A SIGINT, SIGTERM or SIGHUP after begin() stops it the same way (Errc::kInterrupted); a second
+// signal ends the process at once.
 #pragma once
 
 #include <chrono>
@@ -182,6 +184,9 @@ class RestoreOutput final : public Output {
   void read_topology();
   void apply_topology(const RedisReply& slots, const std::string& from);
   void send(Pending p, size_t node);
+  // Connects to the node when it has no connection; when that fails for now, `p` goes to the
+  // retries (after a back-off) and false is returned; past max_reconnects in a row it throws.
+  bool connect_or_defer(size_t node, Pending& p);
   void send_key(std::string name, const std::string& payload, const KeyPrefix& prefix, uint64_t seq);
   // Sends, reads and handles replies until the bytes in flight are at most `limit`.
   void pump_until(size_t limit);
@@ -202,6 +207,8 @@ class RestoreOutput final : public Output {
   // flight are in.
   void fail(Errc code, std::string what);
   [[noreturn]] void stop(Errc code, const std::string& what) const;
+  // A SIGINT/SIGTERM/SIGHUP since begin() stops the restore as a failure does (signals.h).
+  void check_stop_signal();
   uint64_t restored_so_far() const;
 
   RestoreSettings settings_;

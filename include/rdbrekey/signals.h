@@ -19,6 +19,13 @@ namespace rdbrekey::signals {
 // once at start). The SIGBUS handler is installed by the first register_mapping.
 void install_cleanup();
 
+// For work that can stop cleanly at a point of its choosing (a restore: it stops sending,
+// collects the replies in flight and saves an exact checkpoint): from this call on, the first
+// SIGINT/SIGTERM/SIGHUP is only recorded, for stop_requested(); a second one acts as before.
+void defer_stop_signals() noexcept;
+// The signal recorded since defer_stop_signals() (0: none).
+int stop_requested() noexcept;
+
 // A temporary file to remove if the process is stopped by a signal; returns a handle for
 // unregister_temp. Any number may be registered.
 size_t register_temp(const std::string& path);

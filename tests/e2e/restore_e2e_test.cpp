@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/process.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 #include "support/resp_client.h"
 #include "support/standalone_dataset.h"
@@ -471,6 +472,72 @@ TEST(RestoreE2E, KilledMidwayAndResumedFromTheCheckpoint) {
   EXPECT_NE(done.err.find("complete"), std::string::npos) << done.err;
 }
 
+// SIGINT (and SIGTERM) stop a restore cleanly: nothing is sent after the signal, the replies in
+// flight are waited for, the checkpoint is exact (everything in the target is acknowledged), and
+// the resumed run finds nothing it has to take on trust.
+TEST(RestoreE2E, InterruptedBySignalSavesAnExactCheckpointAndResumes) {
+  const long long keys = 300000;
+  TempDir work;
+  Source source = populated_source(work, keys);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  for (int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    RedisServer target;
+    RespClient admin = target.connect();
+    const std::string cp = work.file("restore-" + std::to_string(sig) + ".checkpoint");
+    const Args args{source.rdb, "--to", url_of(target), "-a", "0=@app/condo", "--resume", cp, "--window", "1",
+                    "--report", work.file("r.json"), "-f"};
+    Args argv{rdbrekey_binary(), "restore"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string error;
+    const std::string log = work.file("first-" + std::to_string(sig) + ".log");
+    const pid_t pid = spawn_logged(argv, log, error);
+    ASSERT_GT(pid, 0) << error;
+    bool progressed = false;
+    for (int i = 0; i < 20000 && !progressed; ++i) {
+      Json j = checkpoint_of(cp);
+      progressed = j.is_object() && j.value("acknowledged", 0ULL) > 0;
+      if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // Writes paused: the commands sent are not answered while the signal arrives.
+    admin.ok({"CLIENT", "PAUSE", "20000", "WRITE"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(pid, sig);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "it did not wait for the replies in flight";
+    const long long paused_size = dbsize(admin, 0);
+    admin.ok({"CLIENT", "UNPAUSE"});
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(progressed) << read_file(log);
+    ASSERT_TRUE(WIFEXITED(status)) << "it did not stop by itself:\n" << read_file(log);
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << read_file(log);
+    const std::string first = read_file(log);
+    EXPECT_NE(first.find(sig == SIGINT ? "SIGINT" : "SIGTERM"), std::string::npos) << first;
+    EXPECT_NE(first.find("run the same command again"), std::string::npos) << first;
+
+    const Json saved = checkpoint_of(cp);
+    ASSERT_TRUE(saved.is_object()) << read_file(cp);
+    EXPECT_FALSE(saved.at("complete").get<bool>());
+    // Exact: what the target holds is what was acknowledged, and nothing beyond it was sent.
+    const long long after_first = dbsize(admin, 0);
+    EXPECT_GE(after_first, paused_size);
+    EXPECT_EQ(after_first, saved.at("restored").get<long long>());
+    EXPECT_EQ(saved.at("sent_below"), saved.at("acknowledged"));
+    EXPECT_LT(after_first, keys + 1);
+
+    RunResult second = restore(args);
+    ASSERT_EQ(second.exit_code, 0) << describe(second) << "\nfirst run:\n" << first;
+    EXPECT_EQ(dbsize(admin, 0), keys + 1);
+    expect_sampled(source.server->client(), admin, keys);
+    Json report = Json::parse(read_file(work.file("r.json"))).at("restore");
+    const Json& node = report.at("nodes").at(0);
+    EXPECT_EQ(node.at("found_restored").get<long long>(), 0) << "an exact checkpoint leaves nothing uncertain";
+    EXPECT_EQ(node.at("restored").get<long long>() + report.at("settled_earlier").get<long long>(), keys + 1);
+    EXPECT_EQ(report.at("count_check"), "ok");
+  }
+}
+
 TEST(RestoreE2E, StoppedByAnExistingKeyAndResumedWithSkip) {
   const long long keys = 20000;
   TempDir work;
@@ -503,6 +570,40 @@ TEST(RestoreE2E, StoppedByAnExistingKeyAndResumedWithSkip) {
   // are found there: not errors, not "skipped".
   EXPECT_EQ(node.at("found_restored").get<long long>(), first_added - saved.at("restored").get<long long>());
   expect_sampled(source.server->client(), dst, keys);
+}
+
+// A target out of memory (maxmemory, noeviction) stops the restore with what to do; once it has
+// room, the same command with --resume continues where it stopped.
+TEST(RestoreE2E, ATargetOutOfMemoryStopsWithWhatToDoAndResumes) {
+  const long long keys = 50000;
+  TempDir work;
+  Source source = populated_source(work, keys);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  RedisServer target;
+  RespClient& dst = target.client();
+  const long long used = std::stoll(info_field(dst.ok({"INFO", "memory"}).text(), "used_memory"));
+  dst.ok({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  dst.ok({"CONFIG", "SET", "maxmemory", std::to_string(used + (2 << 20))});  // room for a part only
+  const std::string cp = work.file("cp.json");
+  const Args args{source.rdb, "--to", url_of(target), "-a", "0=condo", "--resume", cp, "--report", work.file("r.json")};
+  RunResult first = restore(args);
+  ASSERT_EQ(first.exit_code, 7) << describe(first);
+  for (const std::string& word : {std::string("out of memory"), std::string("maxmemory"),
+                                  "127.0.0.1:" + std::to_string(target.port()), std::string("condo:key:"), cp})
+    EXPECT_NE(first.err.find(word), std::string::npos) << word << " in: " << first.err;
+  const long long first_added = dbsize(dst, 0);
+  EXPECT_GT(first_added, 0);
+  EXPECT_LT(first_added, keys + 1);
+  EXPECT_EQ(checkpoint_of(cp).at("restored").get<long long>(), first_added) << "the checkpoint is exact";
+
+  dst.ok({"CONFIG", "SET", "maxmemory", "0"});
+  RunResult second = restore(args);
+  ASSERT_EQ(second.exit_code, 0) << describe(second);
+  EXPECT_EQ(dbsize(dst, 0), keys + 1);
+  expect_sampled(source.server->client(), dst, keys);
+  Json report = Json::parse(read_file(work.file("r.json"))).at("restore");
+  EXPECT_EQ(report.at("nodes").at(0).at("found_restored"), 0);
+  EXPECT_EQ(report.at("count_check"), "ok");
 }
 
 TEST(RestoreE2E, ConnectionsKilledUnderItAreMadeAgain) {
