@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake pkg-config libcli11-dev libfmt-dev liblzf-dev libxxhash-dev nlohmann-json3-dev libhiredis-dev libgtest-dev libbenchmark-dev
-          redis-server redis-tools)
+packages=(build-essential cmake pkg-config libcli11-dev libfmt-dev liblzf-dev libxxhash-dev nlohmann-json3-dev libhiredis-dev libssl-dev libgtest-dev libbenchmark-dev
+          redis-server redis-tools openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

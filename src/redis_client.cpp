@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <cerrno>
 #include <charconv>
@@ -30,6 +33,13 @@ std::string RedisEndpoint::address() const {
 }
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int ms_left(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left < 0 ? 0 : static_cast<int>(left);
+}
 
 std::string percent_decoded(std::string_view s, const char* what) {
   std::string out;
@@ -109,6 +119,111 @@ RedisUrl parse_redis_url(std::string_view url) {
   return u;
 }
 
+// ---- TLS ----------------------------------------------------------------------------------------
+
+namespace {
+
+// OpenSSL's queued errors as one line (and the queue emptied).
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out.empty() ? "no detail from OpenSSL" : out;
+}
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+TlsContext::TlsContext(TlsOptions options) : options_(std::move(options)) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) throw Error(Errc::kInternal, "TLS: cannot make a context: " + openssl_errors());
+  ctx_ = ctx;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // Partial writes, from a buffer that may move between the tries of one write (out_ grows).
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  auto fail = [&](const std::string& what) {
+    std::string detail = openssl_errors();
+    SSL_CTX_free(ctx);
+    ctx_ = nullptr;
+    throw Error(Errc::kBadOption, fmt::format("TLS: {}: {}", what, detail));
+  };
+  if (options_.verify) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    if (options_.ca_file.empty() && options_.ca_dir.empty()) {
+      if (SSL_CTX_set_default_verify_paths(ctx) != 1) fail("cannot load the system's certificate authorities");
+    } else if (SSL_CTX_load_verify_locations(ctx, options_.ca_file.empty() ? nullptr : options_.ca_file.c_str(),
+                                             options_.ca_dir.empty() ? nullptr : options_.ca_dir.c_str()) != 1) {
+      fail(fmt::format("cannot load the certificate authorities of --cacert {} / --cacertdir {}",
+                       options_.ca_file.empty() ? "-" : options_.ca_file, options_.ca_dir.empty() ? "-" : options_.ca_dir));
+    }
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  if (options_.cert_file.empty() != options_.key_file.empty())
+    fail("--cert and --key go together (a client certificate and its private key)");
+  if (!options_.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, options_.cert_file.c_str()) != 1)
+      fail("cannot use the client certificate --cert " + options_.cert_file);
+    if (SSL_CTX_use_PrivateKey_file(ctx, options_.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+      fail("cannot use the private key --key " + options_.key_file);
+    if (SSL_CTX_check_private_key(ctx) != 1) fail("--key does not belong to --cert");
+  }
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(static_cast<SSL_CTX*>(ctx_)); }
+
+void RedisConnection::handshake(const TlsContext& tls, int timeout_ms) {
+  SSL* ssl = SSL_new(static_cast<SSL_CTX*>(tls.ssl_ctx()));
+  if (!ssl) throw Error(Errc::kInternal, "TLS: " + openssl_errors());
+  ssl_ = ssl;
+  SSL_set_fd(ssl, fd_);
+  const std::string& name = tls.options().server_name.empty() ? endpoint_.host : tls.options().server_name;
+  if (!is_ip_literal(name)) SSL_set_tlsext_host_name(ssl, name.c_str());
+  if (tls.options().verify) {
+    // The certificate must name the host (an IP address in an IP SAN).
+    if (is_ip_literal(name) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) != 1
+                            : SSL_set1_host(ssl, name.c_str()) != 1)
+      throw Error(Errc::kBadOption, fmt::format("TLS: cannot check the name {}: {}", name, openssl_errors()));
+  }
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    ERR_clear_error();
+    int rc = SSL_connect(ssl);
+    if (rc == 1) return;
+    int err = SSL_get_error(ssl, rc);
+    short wait = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (wait == 0) {
+      long verify = SSL_get_verify_result(ssl);
+      if (verify != X509_V_OK)
+        throw Error(Errc::kTargetRefused,
+                    fmt::format("{}: TLS: the server's certificate is not trusted: {}. Give its CA with --cacert "
+                                "(or --cacertdir), its name with --sni, or skip the check with --insecure",
+                                endpoint_.address(), X509_verify_cert_error_string(verify)));
+      std::string detail = openssl_errors();
+      if (err == SSL_ERROR_SYSCALL && detail == "no detail from OpenSSL")
+        detail = errno ? std::strerror(errno) : "the server closed the connection (is it a TLS port? does it want a "
+                                                "client certificate: --cert, --key?)";
+      throw Error(Errc::kTargetRefused, fmt::format("{}: TLS handshake failed: {}", endpoint_.address(), detail));
+    }
+    int left = ms_left(deadline);
+    if (left <= 0)
+      throw Error(Errc::kTargetUnavailable,
+                  fmt::format("{}: TLS handshake timed out (if that port does not speak TLS, use redis://)",
+                              endpoint_.address()));
+    pollfd p{fd_, wait, 0};
+    if (::poll(&p, 1, left) < 0 && errno != EINTR)
+      throw Error(Errc::kTargetUnavailable, fmt::format("{}: poll: {}", endpoint_.address(), std::strerror(errno)));
+  }
+}
+
 // ---- RESP ---------------------------------------------------------------------------------------
 
 std::string_view RedisReply::error_code() const {
@@ -186,13 +301,6 @@ RedisReply copy_reply(const redisReply* r) {
   return out;
 }
 
-using Clock = std::chrono::steady_clock;
-
-int ms_left(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
-}
-
 }  // namespace
 
 // ---- the connection -----------------------------------------------------------------------------
@@ -203,6 +311,22 @@ RedisConnection::RedisConnection(const RedisEndpoint& endpoint, const RedisCrede
   if (!reader_) throw std::bad_alloc();
   reader_->maxbuf = 0;  // keep the reader's buffer between replies (no shrinking at every reply)
   connect_socket(timeout_ms);
+  if (credentials.tls) handshake(*credentials.tls, timeout_ms);
+  try {
+    greet(credentials, timeout_ms);
+  } catch (const Error& e) {
+    if (e.code() != Errc::kTargetUnavailable) throw;
+    // Closed before the first reply: the usual signs of a TLS mismatch.
+    std::string hint = !credentials.tls ? "; if that port speaks TLS, use rediss://"
+                       : credentials.tls->options().cert_file.empty()
+                           ? "; a TLS server that wants a client certificate (tls-auth-clients) closes the connection "
+                             "like this: give --cert and --key"
+                           : "";
+    throw Error(e.code(), e.what() + hint);
+  }
+}
+
+void RedisConnection::greet(const RedisCredentials& credentials, int timeout_ms) {
   if (!credentials.password.empty()) {
     RedisReply r = credentials.user.empty() ? call({"AUTH", credentials.password}, timeout_ms)
                                             : call({"AUTH", credentials.user, credentials.password}, timeout_ms);
@@ -224,6 +348,7 @@ RedisConnection::RedisConnection(const RedisEndpoint& endpoint, const RedisCrede
 }
 
 RedisConnection::~RedisConnection() {
+  SSL_free(static_cast<SSL*>(ssl_));
   if (fd_ >= 0) ::close(fd_);
   if (reader_) redisReaderFree(reader_);
 }
@@ -282,11 +407,39 @@ short RedisConnection::poll_events() const {
   short events = 0;
   if (in_flight_ > replies_.size()) events |= POLLIN;
   if (sent_ < out_.size()) events |= POLLOUT;
+  if (write_wants_read_) events |= POLLIN;
+  if (read_wants_write_) events |= POLLOUT;
   return events;
 }
 
+// TLS: how an SSL_write/SSL_read that did not move bytes ended; true when it is to be tried
+// again once the socket is ready (`want_read`/`want_write` say for what).
+static bool tls_retry(void* ssl, int rc, bool& want_read, bool& want_write, std::string& why) {
+  int err = SSL_get_error(static_cast<SSL*>(ssl), rc);
+  if (err == SSL_ERROR_WANT_READ) return want_read = true;
+  if (err == SSL_ERROR_WANT_WRITE) return want_write = true;
+  if (err == SSL_ERROR_ZERO_RETURN) why = "the server closed the connection";
+  else if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) why = rc == 0 || errno == 0 ? "the server closed the connection" : std::strerror(errno);
+  else why = "TLS: " + openssl_errors();
+  return false;
+}
+
 void RedisConnection::write_some() {
-  while (sent_ < out_.size()) {
+  write_wants_read_ = false;
+  while (ssl_ && sent_ < out_.size()) {
+    ERR_clear_error();
+    int chunk = static_cast<int>(std::min<size_t>(out_.size() - sent_, size_t{1} << 30));
+    int n = SSL_write(static_cast<SSL*>(ssl_), out_.data() + sent_, chunk);
+    if (n > 0) {
+      sent_ += static_cast<size_t>(n);
+      continue;
+    }
+    bool want_write = false;
+    std::string why;
+    if (tls_retry(ssl_, n, write_wants_read_, want_write, why)) break;
+    broken("the connection broke while sending: " + why);
+  }
+  while (!ssl_ && sent_ < out_.size()) {
     ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
     if (n > 0) {
       sent_ += static_cast<size_t>(n);
@@ -307,7 +460,20 @@ void RedisConnection::write_some() {
 
 void RedisConnection::read_some() {
   char buf[64 << 10];
-  for (;;) {
+  read_wants_write_ = false;
+  while (ssl_) {  // until OpenSSL has nothing more buffered either
+    ERR_clear_error();
+    int n = SSL_read(static_cast<SSL*>(ssl_), buf, sizeof(buf));
+    if (n > 0) {
+      if (redisReaderFeed(reader_, buf, static_cast<size_t>(n)) != REDIS_OK) broken("could not buffer a reply");
+      continue;
+    }
+    bool want_read = false;
+    std::string why;
+    if (tls_retry(ssl_, n, want_read, read_wants_write_, why)) break;
+    broken(why);
+  }
+  while (!ssl_) {
     ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
     if (n > 0) {
       if (redisReaderFeed(reader_, buf, static_cast<size_t>(n)) != REDIS_OK) broken("could not buffer a reply");
@@ -330,6 +496,12 @@ void RedisConnection::read_some() {
 }
 
 void RedisConnection::on_ready(short revents) {
+  if (ssl_) {
+    // Either direction may be what the other was waiting for: both are tried (neither blocks).
+    if (sent_ < out_.size()) write_some();
+    if (in_flight_ > replies_.size() || (revents & (POLLHUP | POLLERR))) read_some();
+    return;
+  }
   if (revents & POLLOUT) write_some();
   if (revents & (POLLIN | POLLHUP | POLLERR)) read_some();
 }

@@ -192,8 +192,13 @@ RestoreResult restore(const RestoreOptions& options) {
   if (!options.resume_file.empty()) check_output_paths(copt.inputs, {{"--resume", options.resume_file}}, true);
 
   RedisUrl url = parse_redis_url(options.to);
-  if (url.tls)
-    throw Error(Errc::kBadOption, "--to rediss://: TLS is not built into this version yet; use redis:// (or a TLS tunnel)");
+  const TlsOptions& tls = options.tls;
+  if (url.tls) {
+    url.credentials.tls = std::make_shared<TlsContext>(tls);
+  } else if (!tls.ca_file.empty() || !tls.ca_dir.empty() || !tls.cert_file.empty() || !tls.key_file.empty() ||
+             !tls.server_name.empty() || !tls.verify) {
+    throw Error(Errc::kBadOption, "--cacert, --cacertdir, --cert, --key, --sni and --insecure are for TLS: --to rediss://...");
+  }
   if (options.password) url.credentials.password = *options.password;
 
   // The probe: release, cluster mode, the largest argument it takes.
@@ -336,6 +341,7 @@ std::string restore_report_json(const RestoreOptions& options, const RestoreResu
                      {"dbsize_after", t.dbsize_after}});
   RedisUrl url = parse_redis_url(options.to);
   j["restore"] = {{"target", url.endpoint.address()},
+                  {"tls", url.tls},
                   {"server", r.target.server},
                   {"cluster", r.target.cluster},
                   {"holds", r.target.holds.magic()},

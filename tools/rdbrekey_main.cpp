@@ -525,7 +525,7 @@ struct RestoreCommand {
   std::vector<std::string> app_args;
   std::string unmapped = "error", data_version = "2", on_collision = "error", existing = "error";
   std::string progress_mode = "auto", password_file;
-  bool force_cluster = false, force_standalone = false, quiet = false;
+  bool force_cluster = false, force_standalone = false, quiet = false, insecure = false;
   size_t window_mib = 32;
   int timeout_s = 60;
 
@@ -537,10 +537,18 @@ struct RestoreCommand {
                                         "every collision before the first command is sent)")
         ->required();
     cmd->add_option("--to", opt.to,
-                    "Target: redis://[USER[:PASSWORD]@]HOST:PORT[/DB] (any node of a cluster); the password may "
-                    "instead come from the environment variable RDBREKEY_PASSWORD or --password-file")
+                    "Target: redis://[USER[:PASSWORD]@]HOST:PORT[/DB] (any node of a cluster), rediss:// for TLS; the "
+                    "password may instead come from the environment variable RDBREKEY_PASSWORD or --password-file")
         ->required();
     cmd->add_option("--password-file", password_file, "Read the target's password from this file (first line)");
+    cmd->add_option("--cacert", opt.tls.ca_file,
+                    "rediss://: trust the certificate authority in this PEM file (default: the system's)");
+    cmd->add_option("--cacertdir", opt.tls.ca_dir, "rediss://: trust the certificate authorities in this directory");
+    cmd->add_option("--cert", opt.tls.cert_file, "rediss://: client certificate (PEM), for servers with tls-auth-clients");
+    cmd->add_option("--key", opt.tls.key_file, "rediss://: the client certificate's private key (PEM)");
+    cmd->add_option("--sni", opt.tls.server_name,
+                    "rediss://: server name to send and to check in its certificate (default: the host of --to)");
+    cmd->add_flag("--insecure", insecure, "rediss://: do not check the server's certificate (encrypted, not authenticated)");
     cmd->add_flag("--cluster", force_cluster, "The target is a cluster (default: asked with INFO cluster)");
     cmd->add_flag("--standalone", force_standalone, "Treat the target as one server even if cluster mode is on");
     cmd->add_option("-a,--app", app_args, "DB=NAME or INPUT:DB=NAME, as for convert; repeatable");
@@ -582,6 +590,7 @@ struct RestoreCommand {
     if (force_cluster && force_standalone) throw Error(Errc::kBadOption, "--cluster and --standalone exclude each other");
     if (force_cluster) opt.cluster = true;
     if (force_standalone) opt.cluster = false;
+    opt.tls.verify = !insecure;
     if (!password_file.empty()) {
       std::FILE* f = std::fopen(password_file.c_str(), "r");
       if (!f) throw Error(Errc::kCannotOpen, fmt::format("--password-file {}: {}", password_file, std::strerror(errno)));

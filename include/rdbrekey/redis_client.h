@@ -2,7 +2,7 @@
 // by append_command (their payloads are already bytes: nothing to format), replies are parsed by
 // hiredis' reader (libhiredis-dev), and many commands may be in flight (pipelining) over one
 // non-blocking socket that is written and read in turns, so that neither side's buffers fill up
-// and stall the other.
+// and stall the other. Over TLS (OpenSSL) the same, through SSL_write/SSL_read.
 //
 //   RedisConnection c(endpoint, credentials);   connects, AUTH, checks PING
 //   c.call({"INFO", "server"})                   one command, its reply (nothing else in flight)
@@ -30,14 +30,42 @@ struct RedisEndpoint {
   friend bool operator==(const RedisEndpoint&, const RedisEndpoint&) = default;
 };
 
+// TLS settings, named as redis-cli names them (--cacert, --cacertdir, --cert, --key, --sni,
+// --insecure).
+struct TlsOptions {
+  std::string ca_file;      // CAs to trust; with neither this nor ca_dir: the system's (ca-certificates)
+  std::string ca_dir;
+  std::string cert_file;    // a client certificate, for servers with tls-auth-clients yes
+  std::string key_file;
+  std::string server_name;  // SNI and the name checked in the certificate (default: the host)
+  bool verify = true;       // false: --insecure, the server's certificate is not checked
+};
+
+// An OpenSSL client context made once from TlsOptions and shared by every connection. Throws
+// Error(kBadOption) when a file cannot be used.
+class TlsContext {
+ public:
+  explicit TlsContext(TlsOptions options);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+  const TlsOptions& options() const { return options_; }
+  void* ssl_ctx() const { return ctx_; }  // SSL_CTX*
+
+ private:
+  TlsOptions options_;
+  void* ctx_ = nullptr;
+};
+
 struct RedisCredentials {
   std::string user;      // empty: the default user (AUTH password)
   std::string password;  // empty: no AUTH
+  std::shared_ptr<const TlsContext> tls;  // null: plain TCP
 };
 
-// redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]; rediss:// (TLS) is recognised and refused for now.
-// Percent-escapes in USER and PASSWORD are decoded. Throws Error(kBadOption) naming what is
-// wrong (the password is never repeated in a message).
+// redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]; rediss:// for TLS. Percent-escapes in USER and
+// PASSWORD are decoded. Throws Error(kBadOption) naming what is wrong (the password is never
+// repeated in a message).
 struct RedisUrl {
   RedisEndpoint endpoint;
   RedisCredentials credentials;
@@ -103,12 +131,17 @@ class RedisConnection {
 
  private:
   void connect_socket(int timeout_ms);
+  void handshake(const TlsContext& tls, int timeout_ms);
+  void greet(const RedisCredentials& credentials, int timeout_ms);  // AUTH, PING
   void write_some();
   void read_some();
   [[noreturn]] void broken(const std::string& what);
 
   RedisEndpoint endpoint_;
   int fd_ = -1;
+  void* ssl_ = nullptr;  // SSL*, over fd_ (TLS)
+  // TLS: a write that needs the socket readable first, or a read that needs it writable.
+  bool write_wants_read_ = false, read_wants_write_ = false;
   redisReader* reader_ = nullptr;
   std::string out_;
   size_t sent_ = 0;

@@ -18,6 +18,7 @@ struct RestoreOptions {
   ConvertOptions convert;            // inputs, -a mapping, policies, report, progress (no output)
   std::string to;                    // redis://[USER[:PASSWORD]@]HOST:PORT[/DB]
   std::optional<std::string> password;  // overrides the URL's (from the environment or a file)
+  TlsOptions tls;                    // for rediss://
   std::optional<bool> cluster;       // nullopt: asked of the target (INFO cluster)
   ExistingPolicy existing = ExistingPolicy::kError;
   size_t window_bytes = size_t{32} << 20;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -219,6 +220,91 @@ TEST(RestoreE2E, RefusalsBeforeTheFirstCommandSendNothing) {
   const Reply kept = target.client().ok({"GET", "condo:x"});
   EXPECT_TRUE(kept == Reply::bulk("already prefixed") || kept == Reply::bulk("becomes condo:x")) << to_string(kept);
   EXPECT_EQ(keys_in(target), 52 + 1 + 1);
+}
+
+// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl in `dir`.
+void make_certificates(const TempDir& dir) {
+  auto openssl = [&](Args args) {
+    args.insert(args.begin(), "openssl");
+    RunResult r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  std::ofstream(dir.file("san.cnf")) << "subjectAltName=IP:127.0.0.1\n";
+  openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("ca.key"), "-out", dir.file("ca.crt"),
+           "-days", "2", "-subj", "/CN=rdbrekey test CA"});
+  for (const char* who : {"server", "client"}) {
+    const std::string w = who;
+    openssl({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file(w + ".key"), "-out", dir.file(w + ".csr"),
+             "-subj", "/CN=" + w});
+    Args sign{"x509", "-req", "-in", dir.file(w + ".csr"), "-CA", dir.file("ca.crt"), "-CAkey", dir.file("ca.key"),
+              "-CAcreateserial", "-out", dir.file(w + ".crt"), "-days", "2"};
+    if (w == "server") sign.insert(sign.end(), {"-extfile", dir.file("san.cnf")});
+    openssl(sign);
+  }
+}
+
+TEST(RestoreE2E, OverTlsWithCertificatesMadeHere) {
+  TempDir work;
+  make_certificates(work);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  Source source = make_source(work, fill_main);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  // TLS on its own port, client certificates required (tls-auth-clients yes, the default); the
+  // plain port is for the test's own checks.
+  const int tls_port = pick_free_port();
+  RedisServerOptions o;
+  o.extra_args = {"--tls-port", std::to_string(tls_port), "--tls-cert-file", work.file("server.crt"),
+                  "--tls-key-file", work.file("server.key"), "--tls-ca-cert-file", work.file("ca.crt")};
+  RedisServer target(o);
+  RespClient& dst = target.client();
+  const std::string tls_url = "rediss://127.0.0.1:" + std::to_string(tls_port);
+  const Args cert{"--cert", work.file("client.crt"), "--key", work.file("client.key")};
+  auto attempt = [&](Args args) {
+    args.insert(args.begin(), {source.rdb});
+    args.insert(args.end(), kMainApps.begin(), kMainApps.end());
+    return restore(args);
+  };
+
+  // What cannot work is refused before any key is sent, saying what to give.
+  struct Refusal {
+    Args args;
+    int exit_code;
+    std::string says;
+  };
+  const std::vector<Refusal> refusals = {
+      {{"--to", tls_url, "--cert", work.file("client.crt"), "--key", work.file("client.key")}, 7, "--cacert"},
+      {{"--to", tls_url, "--cacert", work.file("ca.crt"), "--sni", "elsewhere.example", "--cert",
+        work.file("client.crt"), "--key", work.file("client.key")},
+       7,
+       "hostname mismatch"},
+      {{"--to", tls_url, "--cacert", work.file("ca.crt")}, 7, "--cert and --key"},
+      {{"--to", tls_url, "--cacert", work.file("ca.crt"), "--cert", work.file("client.crt")}, 2, "--cert and --key go together"},
+      {{"--to", "redis://127.0.0.1:" + std::to_string(tls_port), "--timeout", "5"}, 7, "rediss://"},
+      {{"--to", url_of(target), "--cacert", work.file("ca.crt")}, 2, "rediss://"},
+  };
+  for (const Refusal& refusal : refusals) {
+    RunResult r = attempt(refusal.args);
+    EXPECT_EQ(r.exit_code, refusal.exit_code) << describe(r);
+    EXPECT_NE(r.err.find(refusal.says), std::string::npos) << refusal.says << " in: " << r.err;
+  }
+  EXPECT_EQ(keys_in(target), 0);
+
+  // Through a small window, so that TLS writes are partial and interleaved with reads.
+  const std::string report = work.file("tls.json");
+  Args ok{"--to", tls_url, "--cacert", work.file("ca.crt"), "--window", "1", "--report", report};
+  ok.insert(ok.end(), cert.begin(), cert.end());
+  RunResult r = attempt(ok);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("key counts check out"), std::string::npos) << r.out;
+  expect_converted(source.server->client(), dst, main_plan());
+  EXPECT_EQ(Json::parse(read_file(report)).at("restore").at("tls"), true);
+
+  // --insecure: encrypted without checking the server (the client certificate is still needed).
+  Args insecure{"--to", tls_url, "--insecure", "--existing", "replace", "-q"};
+  insecure.insert(insecure.end(), cert.begin(), cert.end());
+  RunResult again = attempt(insecure);
+  EXPECT_EQ(again.exit_code, 0) << describe(again);
+  expect_converted(source.server->client(), dst, main_plan());
 }
 
 TEST(RestoreE2E, TargetDatabaseFromTheUrl) {
