@@ -75,7 +75,7 @@ for tool in redis-server redis-cli python3; do
 done
 [ -x "$build/rdbrekey" ] && [ -x "$build/rdbgen" ] || die "no rdbrekey/rdbgen in $build (build them first)"
 mkdir -p "$work/bin"
-cp "$build/rdbrekey" "$build/rdbgen" "$work/bin/"
+cp -p "$build/rdbrekey" "$build/rdbgen" "$work/bin/"
 rdbrekey=$work/bin/rdbrekey
 rdbgen=$work/bin/rdbgen
 dumper=$root/bench/restore_dump.py
@@ -412,7 +412,8 @@ report() {
   echo "- CPU: $cpu, $(nproc) cores (shared, noisy); memory: $mem; kernel: $(uname -sr)"
   echo "- $(redis-server --version | sed 's/ sha=.*//'), $(redis-cli --version); one standalone server and"
   echo "  three cluster primaries, all on 127.0.0.1 of this machine (they share its 2 cores with rdbrekey)"
-  echo "- rdbrekey: work tree at commit $commit$dirty ($binary_info), copied to $work/bin"
+  echo "- rdbrekey: $build/rdbrekey ($binary_info), copied to $work/bin; the work tree at run time:"
+  echo "  commit $commit$dirty (the binary may have been built from another state)"
   echo
   echo "## Method"
   echo

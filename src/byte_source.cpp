@@ -87,6 +87,30 @@ MemorySource::MemorySource(std::string name, const void* data, size_t size) : By
 
 bool MemorySource::refill(size_t) { return false; }
 
+namespace {
+
+// Unmaps from the process, every 4 MiB, the whole MiBs of a read-only file mapping that the
+// reader has passed (they stay in the page cache); `advised` is how far that was done.
+void drop_mapped_pages_behind(const uint8_t* map, uint64_t offset, uint64_t& advised) {
+  uint64_t done = offset & ~uint64_t{(1 << 20) - 1};
+  if (done >= advised + (4u << 20)) {
+    ::madvise(const_cast<uint8_t*>(map) + advised, done - advised, MADV_DONTNEED);
+    advised = done;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<MemorySource> MemorySource::rereading(const ByteSource& of) {
+  auto again = std::make_unique<MemorySource>(of.name(), of.stable_data(), of.size_hint());
+  again->drop_behind_ = dynamic_cast<const MappedFileSource*>(&of) != nullptr;
+  return again;
+}
+
+void MemorySource::after_flush() {
+  if (drop_behind_) drop_mapped_pages_behind(stable_data(), offset(), advised_);
+}
+
 StreamingSource::StreamingSource(std::string name, size_t buffer_size)
     : ByteSource(std::move(name)), buffer_(std::make_unique<uint8_t[]>(buffer_size)), capacity_(buffer_size) {
   set_buffer(buffer_.get(), buffer_.get(), 0);
@@ -201,13 +225,9 @@ bool MappedFileSource::refill(size_t need) {
 
 void MappedFileSource::after_flush() {
   throw_if_mapping_lost();
-  // Mapped pages already passed are page cache; unmap them from this process every 64 MiB so
+  // Mapped pages already passed are page cache; unmap them from this process every 4 MiB so
   // its resident memory stays small on inputs larger than RAM.
-  uint64_t done = offset() & ~uint64_t{(1 << 20) - 1};
-  if (done >= mapped_advised_ + (64u << 20)) {
-    ::madvise(static_cast<uint8_t*>(map_) + mapped_advised_, done - mapped_advised_, MADV_DONTNEED);
-    mapped_advised_ = done;
-  }
+  drop_mapped_pages_behind(static_cast<const uint8_t*>(map_), offset(), mapped_advised_);
 }
 
 namespace {

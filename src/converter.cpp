@@ -389,7 +389,7 @@ struct Rewound {
   std::vector<ByteSource*> sources;
   explicit Rewound(const std::vector<ByteSource*>& of) {
     for (ByteSource* src : of) {
-      owned.push_back(std::make_unique<MemorySource>(src->name(), src->stable_data(), src->size_hint()));
+      owned.push_back(MemorySource::rereading(*src));
       sources.push_back(owned.back().get());
     }
   }

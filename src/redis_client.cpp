@@ -193,7 +193,8 @@ void RedisConnection::handshake(const TlsContext& tls, int timeout_ms) {
                             : SSL_set1_host(ssl, name.c_str()) != 1)
       throw Error(Errc::kBadOption, fmt::format("TLS: cannot check the name {}: {}", name, openssl_errors()));
   }
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  // A server that does not speak TLS on that port never answers: at most 10 s for the handshake.
+  auto deadline = Clock::now() + std::chrono::milliseconds(std::min(timeout_ms, 10000));
   for (;;) {
     ERR_clear_error();
     int rc = SSL_connect(ssl);
@@ -424,8 +425,13 @@ static bool tls_retry(void* ssl, int rc, bool& want_read, bool& want_write, std:
   return false;
 }
 
+void RedisConnection::flush() {
+  if (!write_blocked_) write_some();
+}
+
 void RedisConnection::write_some() {
   write_wants_read_ = false;
+  write_blocked_ = false;
   while (ssl_ && sent_ < out_.size()) {
     ERR_clear_error();
     int chunk = static_cast<int>(std::min<size_t>(out_.size() - sent_, size_t{1} << 30));
@@ -436,7 +442,10 @@ void RedisConnection::write_some() {
     }
     bool want_write = false;
     std::string why;
-    if (tls_retry(ssl_, n, write_wants_read_, want_write, why)) break;
+    if (tls_retry(ssl_, n, write_wants_read_, want_write, why)) {
+      write_blocked_ = true;
+      break;
+    }
     broken("the connection broke while sending: " + why);
   }
   while (!ssl_ && sent_ < out_.size()) {
@@ -446,7 +455,10 @@ void RedisConnection::write_some() {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      write_blocked_ = true;  // until poll says POLLOUT
+      break;
+    }
     broken(fmt::format("the connection broke while sending: {}", std::strerror(errno)));
   }
   if (sent_ == out_.size()) {

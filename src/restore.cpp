@@ -304,6 +304,7 @@ RestoreResult restore(const RestoreOptions& options) {
     result.module_aux_not_restored = out.module_aux_not_restored();
     result.aux_not_restored = out.aux_not_restored();
     result.count_check = out.count_check();
+    result.slots_moved = out.slots_moved();
     result.convert.output_bytes = out.bytes_written();
     result.progress = out.progress();
     result.progress.restored += settings.earlier.restored;
@@ -353,6 +354,7 @@ std::string restore_report_json(const RestoreOptions& options, const RestoreResu
                   {"expired_at_send", r.expired_at_send},
                   {"module_aux_not_restored", r.module_aux_not_restored},
                   {"count_check", r.count_check.empty() ? "ok" : r.count_check},
+                  {"count_check_scope", r.slots_moved ? "total" : "per primary"},
                   {"resume_file", options.resume_file},
                   {"resumed", r.resumed},
                   {"settled_earlier", r.settled_earlier},

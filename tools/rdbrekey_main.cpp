@@ -526,7 +526,7 @@ struct RestoreCommand {
   std::string unmapped = "error", data_version = "2", on_collision = "error", existing = "error";
   std::string progress_mode = "auto", password_file;
   bool force_cluster = false, force_standalone = false, quiet = false, insecure = false;
-  size_t window_mib = 32;
+  size_t window_mib = 8;
   int timeout_s = 60;
 
   void add_to(CLI::App& app) {
@@ -565,9 +565,12 @@ struct RestoreCommand {
                     "overwritten), skip (leave the target's, count them), replace (RESTORE ... REPLACE)")
         ->check(CLI::IsMember({"error", "skip", "replace"}))
         ->default_val("error");
-    cmd->add_option("--window", window_mib, "MiB of commands in flight, all nodes together (1..1024)")
+    cmd->add_option("--window", window_mib,
+                    "MiB of commands in flight, all nodes together (1..1024); the memory used is about 3 times "
+                    "this plus twice the largest value. Raise it for a distant target (a window must cover what "
+                    "the target takes in one round trip)")
         ->check(CLI::Range(1, 1024))
-        ->default_val("32");
+        ->default_val("8");
     cmd->add_option("--timeout", timeout_s, "Seconds without any reply before the target counts as unavailable")
         ->check(CLI::Range(1, 3600))
         ->default_val("60");
@@ -667,7 +670,10 @@ struct RestoreCommand {
                  "left out; {} guard(s); key counts {}\n",
                  fmt_count(t.keys_read), fmt_count(restored), fmt_count(skipped),
                  fmt_count(t.expired_dropped + r.expired_at_send), fmt_count(t.dropped() - t.expired_dropped),
-                 r.convert.guards.size(), r.count_check.empty() ? "check out (DBSIZE before and after)" : "DIFFER");
+                 r.convert.guards.size(), r.count_check.empty() ? (r.slots_moved ? "check out (the primaries' DBSIZE in total, before and after: slots "
+                                                           "moved during the restore)"
+                                                         : "check out (DBSIZE before and after)")
+                                    : "DIFFER");
       if (r.module_aux_not_restored)
         fmt::print("warning {} module AUX record(s) not restored (no command restores them)\n", r.module_aux_not_restored);
     }

@@ -131,9 +131,17 @@ class ByteSource {
 class MemorySource final : public ByteSource {
  public:
   MemorySource(std::string name, const void* data, size_t size);
+  // A second look at a mapped input file (`of` is a MappedFileSource): its pages, read-only and
+  // page-aligned, are dropped from the process behind the reader as the file's own source does.
+  static std::unique_ptr<MemorySource> rereading(const ByteSource& of);
 
  protected:
   bool refill(size_t need) override;
+  void after_flush() override;
+
+ private:
+  bool drop_behind_ = false;
+  uint64_t advised_ = 0;
 };
 
 // A source read a chunk at a time into a buffer of its own (not stable). refill() keeps the

@@ -121,6 +121,9 @@ class RedisConnection {
   // Writes what is queued and reads what has arrived, waiting at most timeout_ms for either to
   // make progress (0: do not wait). Throws Error(kTargetUnavailable) when the connection breaks.
   void pump(int timeout_ms);
+  // Writes what is queued unless the socket was found full and has not been polled writable
+  // since (no system call then). Throws as pump() does.
+  void flush();
   // The socket, and what pump() waits for on it (POLLIN | POLLOUT), for a caller polling many.
   int fd() const { return fd_; }
   short poll_events() const;
@@ -142,6 +145,7 @@ class RedisConnection {
   void* ssl_ = nullptr;  // SSL*, over fd_ (TLS)
   // TLS: a write that needs the socket readable first, or a read that needs it writable.
   bool write_wants_read_ = false, read_wants_write_ = false;
+  bool write_blocked_ = false;  // the last write found the socket full
   redisReader* reader_ = nullptr;
   std::string out_;
   size_t sent_ = 0;

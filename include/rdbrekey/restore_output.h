@@ -67,7 +67,7 @@ struct RestoreProgress {
 struct RestoreSettings {
   ExistingPolicy existing = ExistingPolicy::kError;
   uint16_t payload_version = 11;         // the DUMP footer's RDB version
-  size_t window_bytes = size_t{32} << 20;  // command bytes in flight, all nodes together
+  size_t window_bytes = size_t{8} << 20;   // command bytes in flight, all nodes together
   uint64_t max_bulk = uint64_t{512} << 20;  // the target's proto-max-bulk-len
   int max_attempts = 30;                 // sends of one command (TRYAGAIN, CLUSTERDOWN, LOADING, BUSY)
   int timeout_ms = 60000;                // no progress for this long: the target is unavailable
@@ -140,9 +140,12 @@ class RestoreOutput final : public Output {
   // Records not sent because an earlier run settled them (resume_below).
   uint64_t settled_earlier() const { return settled_earlier_; }
   const RestoreProgress& progress() const { return progress_; }
-  // Empty when every primary's key count grew by what it acknowledged (and, resuming, the
-  // primaries' total by what every run restored); otherwise what differs.
+  // Empty when every primary's key count grew by what it acknowledged and the primaries' total
+  // by what was restored (over every run, resuming); otherwise what differs.
   std::string count_check() const;
+  // Cluster: slots changed owner during the restore (redirects, or another topology at the end):
+  // keys moved between primaries, so count_check compares the primaries' total only.
+  bool slots_moved() const { return slots_moved_; }
 
  private:
   struct Pending {
@@ -217,9 +220,12 @@ class RestoreOutput final : public Output {
   std::vector<NodeTally> tallies_;
   std::vector<size_t> primaries_;           // node indices of the primaries known
   std::vector<uint32_t> slot_node_;         // cluster: slot -> node index
+  std::vector<uint32_t> slot_node_at_start_;  // as it was at count_keys_before()
+  bool slots_moved_ = false;
   bool topology_stale_ = false;
   std::deque<Retry> retries_;
   size_t bytes_in_flight_ = 0;
+  size_t appended_since_pump_ = 0;  // command bytes queued since the last pump_once
   uint64_t bytes_sent_ = 0;
   uint64_t expired_at_send_ = 0, aux_ignored_ = 0, module_aux_ = 0;
   std::string payload_;

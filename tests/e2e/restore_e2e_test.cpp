@@ -434,16 +434,19 @@ TEST(RestoreE2E, TargetsThatCannotBeUsed) {
   RunResult none = restore(with({"--to", "redis://127.0.0.1:" + std::to_string(port), "--timeout", "2"}));
   EXPECT_EQ(none.exit_code, 7) << describe(none);
   EXPECT_NE(none.err.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << none.err;
-  // Not a URL, TLS, --cluster against a standalone server, a cluster's database other than 0.
+  // Not a URL, --cluster against a standalone server, a cluster's database other than 0.
   RedisServer target;
   for (const Args& bad : {Args{"--to", "127.0.0.1:" + std::to_string(target.port())},
-                          Args{"--to", "rediss://127.0.0.1:" + std::to_string(target.port())},
                           Args{"--to", url_of(target), "--cluster"},
                           Args{"--to", url_of(target), "--cluster", "--standalone"}}) {
     RunResult r = restore(with(bad));
     EXPECT_EQ(r.exit_code, 2) << describe(r);
     EXPECT_FALSE(r.err.empty());
   }
+  // TLS spoken to a plain port: the handshake gets no answer (within --timeout, at most 10 s).
+  RunResult tls = restore(with({"--to", "rediss://127.0.0.1:" + std::to_string(target.port()), "--timeout", "3"}));
+  EXPECT_EQ(tls.exit_code, 7) << describe(tls);
+  EXPECT_NE(tls.err.find("use redis://"), std::string::npos) << tls.err;
   EXPECT_EQ(keys_in(target), 0);
   // The input is never modified.
   const std::string before = read_file(source.rdb);
