@@ -683,7 +683,10 @@ TEST(RestoreE2E, ATargetOutOfMemoryStopsWithWhatToDoAndResumes) {
   const long long first_added = dbsize(dst, 0);
   EXPECT_GT(first_added, 0);
   EXPECT_LT(first_added, keys + 1);
-  EXPECT_EQ(checkpoint_of(cp).at("restored").get<long long>(), first_added) << "the checkpoint is exact";
+  // The checkpoint's settled prefix ends at the first refused key; keys after it that the
+  // target still took (its memory use moves) are found there by the next run.
+  const long long settled = checkpoint_of(cp).at("restored").get<long long>();
+  EXPECT_LE(settled, first_added);
 
   dst.ok({"CONFIG", "SET", "maxmemory", "0"});
   RunResult second = restore(args);
@@ -691,7 +694,7 @@ TEST(RestoreE2E, ATargetOutOfMemoryStopsWithWhatToDoAndResumes) {
   EXPECT_EQ(dbsize(dst, 0), keys + 1);
   expect_sampled(source.server->client(), dst, keys);
   Json report = Json::parse(read_file(work.file("r.json"))).at("restore");
-  EXPECT_EQ(report.at("nodes").at(0).at("found_restored"), 0);
+  EXPECT_EQ(report.at("nodes").at(0).at("found_restored").get<long long>(), first_added - settled);
   EXPECT_EQ(report.at("count_check"), "ok");
 }
 
