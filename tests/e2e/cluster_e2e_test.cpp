@@ -16,6 +16,7 @@
 // searched.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,8 +31,10 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <thread>
 #include <vector>
 
+#include "rdbrekey/hash_slot.h"
 #include "support/process.h"
 #include "support/redis_cluster.h"
 #include "support/redis_server.h"
@@ -1089,6 +1092,107 @@ TEST_P(LiveRestore, OneDumpThroughAReplicasAddress) {
       << skip.out;
   EXPECT_EQ(cluster_keys(cluster), static_cast<long long>(want.total()));
   empty_cluster(cluster);  // the next test of the pool starts from files
+}
+
+// Slots move while a restore runs (a resharding): one is half-migrated when it starts (ASK) and
+// finished midway (MOVED), another is migrated midway with its keys (CLUSTER SETSLOT + MIGRATE).
+// Nothing is lost, nothing doubled, and the key counts are checked in total.
+TEST_P(LiveRestore, SlotsMovingWhileItRuns) {
+  const std::string binary = binary_for(GetParam());
+  if (binary.empty()) GTEST_SKIP() << "skipped: set VALKEY_SERVER to a valkey-server binary";
+  RedisClusterOptions options;
+  options.server_binary = binary;
+  options.replicas_per_primary = 0;
+  RedisCluster cluster(options);
+  const auto primaries = cluster.primaries();
+  const ClusterNode& from = *primaries[0];
+  const ClusterNode& to = *primaries[1];
+
+  // The source: `keys` string keys key:N in db 0, restored as condo:key:N.
+  const long long keys = 400000;
+  TempDir work;
+  RedisServerOptions so;
+  so.extra_args = {"--enable-debug-command", "yes"};
+  RedisServer source(so);
+  RespClient& src = source.client();
+  src.ok({"DEBUG", "POPULATE", std::to_string(keys), "key", "16"});
+  src.ok({"SAVE"});
+  const std::string rdb = work.file("dump.rdb");
+  std::filesystem::copy_file(source.rdb_path(), rdb);
+
+  // Two slots of `from` that hold keys; how many each gets.
+  std::vector<int> moving;
+  std::map<int, long long> in_slot;
+  for (long long i = 0; i < keys; ++i) {
+    const int slot = key_hash_slot("condo:key:" + std::to_string(i));
+    ++in_slot[slot];
+    if (moving.size() < 2 && from.owns(slot) && std::find(moving.begin(), moving.end(), slot) == moving.end())
+      moving.push_back(slot);
+  }
+  ASSERT_EQ(moving.size(), 2u);
+  RespClient a = from.connect(), b = to.connect();
+  auto set_slot_everywhere = [&](int slot) {
+    for (const ClusterNode* n : {&to, &from, primaries[2]})  // the new owner first
+      n->connect().ok({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", to.id()});
+  };
+  auto start_migrating = [&](int slot) {
+    b.ok({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", from.id()});
+    a.ok({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", to.id()});
+  };
+  start_migrating(moving[0]);
+
+  const std::string report = work.file("report.json");
+  Args argv{rdbrekey_binary(), "restore", rdb, "--to", "redis://" + primaries[2]->address(), "-a", "0=condo",
+            "--window", "1", "--report", report};
+  std::string error;
+  const pid_t pid = spawn_logged(argv, work.file("restore.log"), error);
+  ASSERT_GT(pid, 0) << error;
+  auto total = [&] {
+    long long n = 0;
+    for (const auto* p : primaries) n += p->connect().ok({"DBSIZE"}).as_int();
+    return n;
+  };
+  for (int i = 0; i < 3000 && total() < keys / 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // The first slot's migration ends (its new keys went to `to` with ASKING); the second moves,
+  // keys and all, while keys of it keep coming.
+  set_slot_everywhere(moving[0]);
+  start_migrating(moving[1]);
+  for (;;) {
+    std::vector<std::string> batch = a.ok({"CLUSTER", "GETKEYSINSLOT", std::to_string(moving[1]), "50"}).strings();
+    if (batch.empty()) break;
+    std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(to.port()), "", "0", "5000", "KEYS"};
+    migrate.insert(migrate.end(), batch.begin(), batch.end());
+    a.ok(migrate);
+  }
+  set_slot_everywhere(moving[1]);
+  int status = 0;
+  const bool still_running = ::waitpid(pid, &status, WNOHANG) == 0;
+  if (still_running) ::waitpid(pid, &status, 0);
+  const std::string log = read_file(work.file("restore.log"));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+  EXPECT_TRUE(still_running) << "the restore ended before the slots had moved: make it longer";
+
+  EXPECT_EQ(total(), keys + 1) << "nothing lost, nothing doubled";
+  for (int slot : moving) {
+    EXPECT_EQ(a.ok({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}).as_int(), 0) << slot;
+    EXPECT_EQ(b.ok({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}).as_int(), in_slot[slot]) << slot;
+  }
+  // Values, read where the slot now is.
+  src.ok({"SELECT", "0"});
+  for (long long i = 0; i < keys; i += 211) {
+    const std::string key = "condo:key:" + std::to_string(i);
+    const int slot = key_hash_slot(key);
+    const bool moved = std::find(moving.begin(), moving.end(), slot) != moving.end();
+    RespClient owner = (moved ? to : cluster.owner_of_slot(slot)).connect();
+    ASSERT_EQ(owner.ok({"GET", key}), src.ok({"GET", "key:" + std::to_string(i)})) << key;
+  }
+  const Json rs = Json::parse(read_file(report)).at("restore");
+  EXPECT_EQ(rs.at("count_check"), "ok");
+  EXPECT_EQ(rs.at("count_check_scope"), "total");
+  long long redirects = 0;
+  for (const Json& n : rs.at("nodes")) redirects += n.at("redirects").get<long long>();
+  EXPECT_GT(redirects, 0) << rs.dump(2);
+  EXPECT_NE(log.find("slots moved during the restore"), std::string::npos) << log;
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, LiveRestore, ::testing::Values("redis", "valkey"),
