@@ -1,0 +1,113 @@
+// The client side of `restore` that needs no server: URLs, RESP commands.
+#include "rdbrekey/redis_client.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "rdbrekey/error.h"
+
+namespace rdbrekey {
+namespace {
+
+TEST(RedisUrl, HostPortAndDefaults) {
+  RedisUrl u = parse_redis_url("redis://cache.internal:6380");
+  EXPECT_EQ(u.endpoint.host, "cache.internal");
+  EXPECT_EQ(u.endpoint.port, 6380);
+  EXPECT_EQ(u.db, 0);
+  EXPECT_FALSE(u.tls);
+  EXPECT_TRUE(u.credentials.user.empty());
+  EXPECT_TRUE(u.credentials.password.empty());
+  EXPECT_EQ(parse_redis_url("redis://h").endpoint.port, 6379);
+  EXPECT_EQ(parse_redis_url("redis://h:1/").db, 0);
+}
+
+TEST(RedisUrl, CredentialsAsRedisCliReadsThem) {
+  RedisUrl both = parse_redis_url("redis://restorer:s3cret@h:7000/4");
+  EXPECT_EQ(both.credentials.user, "restorer");
+  EXPECT_EQ(both.credentials.password, "s3cret");
+  EXPECT_EQ(both.db, 4);
+  RedisUrl password_only = parse_redis_url("redis://s3cret@h:7000");
+  EXPECT_EQ(password_only.credentials.user, "");
+  EXPECT_EQ(password_only.credentials.password, "s3cret");
+  RedisUrl empty_user = parse_redis_url("redis://:s3cret@h");
+  EXPECT_EQ(empty_user.credentials.user, "");
+  EXPECT_EQ(empty_user.credentials.password, "s3cret");
+  // Percent-escapes, and an '@' or ':' inside the password.
+  RedisUrl escaped = parse_redis_url("redis://u%40x:p%3Aa%40ss@h:1");
+  EXPECT_EQ(escaped.credentials.user, "u@x");
+  EXPECT_EQ(escaped.credentials.password, "p:a@ss");
+  RedisUrl raw_at = parse_redis_url("redis://u:p@ss@h:1");
+  EXPECT_EQ(raw_at.credentials.password, "p@ss");
+  EXPECT_EQ(raw_at.endpoint.host, "h");
+}
+
+TEST(RedisUrl, Ipv6AndTls) {
+  RedisUrl v6 = parse_redis_url("rediss://[::1]:6390/2");
+  EXPECT_TRUE(v6.tls);
+  EXPECT_EQ(v6.endpoint.host, "::1");
+  EXPECT_EQ(v6.endpoint.port, 6390);
+  EXPECT_EQ(v6.endpoint.address(), "[::1]:6390");
+  EXPECT_EQ(v6.db, 2);
+  EXPECT_EQ(parse_redis_url("redis://[fe80::1]").endpoint.port, 6379);
+}
+
+TEST(RedisUrl, MistakesAreUsageErrorsThatNeverRepeatThePassword) {
+  for (const char* bad : {"127.0.0.1:6379", "http://h:1", "redis://", "redis://:pw@", "redis://h:0", "redis://h:65536",
+                          "redis://h:port", "redis://h:1/x", "redis://h:1/-1", "redis://[::1", "redis://[::1]x",
+                          "redis://u:p%4@h", "redis://u:p%zz@h"}) {
+    try {
+      parse_redis_url(bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kBadOption) << bad;
+      EXPECT_EQ(std::string(e.what()).find("p%"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(RespCommand, ArrayOfBulkStringsWithBinaryBytes) {
+  std::string out;
+  append_command(out, {"SET", std::string_view("k\r\n\0", 4), ""});
+  static constexpr char kWanted[] = "*3\r\n$3\r\nSET\r\n$4\r\nk\r\n\0\r\n$0\r\n\r\n";
+  EXPECT_EQ(out, std::string(kWanted, sizeof(kWanted) - 1));
+  std::string bulk;
+  append_bulk_header(bulk, 1234567);
+  EXPECT_EQ(bulk, "$1234567\r\n");
+}
+
+TEST(RedisReplyText, ErrorCodeIsTheFirstWord) {
+  RedisReply r;
+  r.kind = RedisReply::Kind::kError;
+  r.str = "MOVED 3999 127.0.0.1:6381";
+  EXPECT_TRUE(r.is_error());
+  EXPECT_EQ(r.error_code(), "MOVED");
+  r.str = "OOM";
+  EXPECT_EQ(r.error_code(), "OOM");
+}
+
+TEST(TlsContext, FilesThatCannotBeUsedAreNamed) {
+  TlsOptions missing;
+  missing.ca_file = "/nonexistent/ca.crt";
+  try {
+    TlsContext ctx(missing);
+    ADD_FAILURE() << "a missing CA file was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kBadOption);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/ca.crt"), std::string::npos) << e.what();
+  }
+  TlsOptions half;
+  half.verify = false;
+  half.cert_file = "/nonexistent/client.crt";
+  try {
+    TlsContext ctx(half);
+    ADD_FAILURE() << "--cert without --key was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--cert and --key go together"), std::string::npos) << e.what();
+  }
+  TlsOptions system_cas;  // the system's CAs (ca-certificates), no client certificate
+  EXPECT_NO_THROW(TlsContext ctx(system_cas));
+}
+
+}  // namespace
+}  // namespace rdbrekey
