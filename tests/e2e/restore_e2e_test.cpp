@@ -115,6 +115,52 @@ TEST(RestoreE2E, EveryTypeAndEncodingIntoALiveServer) {
   EXPECT_FALSE(j.contains("output"));
 }
 
+// The eviction hints of the dump go out with each key: IDLETIME (an LRU policy when it was
+// saved) or FREQ (an LFU policy), read back with OBJECT IDLETIME / OBJECT FREQ on a target with
+// the same kind of policy.
+TEST(RestoreE2E, LruIdleTimesAndLfuCountersAreKept) {
+  for (const std::string policy : {"allkeys-lru", "allkeys-lfu"}) {
+    SCOPED_TRACE(policy);
+    const bool lfu = policy == "allkeys-lfu";
+    TempDir work;
+    RedisServerOptions o;
+    o.extra_args = {"--maxmemory-policy", policy};
+    RedisServer source(o);
+    RespClient& src = source.client();
+    src.ok({"SET", "cold", "c"});
+    src.ok({"SET", "hot", "h"});
+    if (lfu) {
+      for (int i = 0; i < 2000; ++i) src.ok({"GET", "hot"});  // the logarithmic counter climbs
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+      src.ok({"GET", "hot"});
+    }
+    const long long cold = src.ok({"OBJECT", lfu ? "FREQ" : "IDLETIME", "cold"}).as_int();
+    const long long hot = src.ok({"OBJECT", lfu ? "FREQ" : "IDLETIME", "hot"}).as_int();
+    ASSERT_NE(cold, hot);
+    src.ok({"SAVE"});
+    const std::string rdb = work.file("dump.rdb");
+    std::filesystem::copy_file(source.rdb_path(), rdb);
+
+    RedisServer target(o);
+    RunResult r = restore({rdb, "--to", url_of(target), "-a", "0=condo", "-q"});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    RespClient& dst = target.client();
+    const long long cold_after = dst.ok({"OBJECT", lfu ? "FREQ" : "IDLETIME", "condo:cold"}).as_int();
+    const long long hot_after = dst.ok({"OBJECT", lfu ? "FREQ" : "IDLETIME", "condo:hot"}).as_int();
+    if (lfu) {
+      // The counters as saved (they decay by minutes, not within this test).
+      EXPECT_EQ(cold_after, cold);
+      EXPECT_EQ(hot_after, hot);
+    } else {
+      // Idle times as saved, plus the seconds since.
+      EXPECT_GE(cold_after, cold);
+      EXPECT_LE(cold_after, cold + 5);
+      EXPECT_LT(hot_after, cold_after);
+    }
+  }
+}
+
 TEST(RestoreE2E, BundledSampleDumpThroughASmallWindow) {
   // A window of 1 MiB: the pipeline stops and drains many times.
   const std::string sample = std::string(RDBREKEY_FIXTURES) + "/sample.rdb";
