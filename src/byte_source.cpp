@@ -288,4 +288,13 @@ std::unique_ptr<ByteSource> open_input(const std::string& path) {
   return src;
 }
 
+OpenedInputs open_inputs(const std::vector<std::string>& paths) {
+  OpenedInputs in;
+  for (const auto& path : paths) {
+    in.owned.push_back(open_input(path));
+    in.sources.push_back(in.owned.back().get());
+  }
+  return in;
+}
+
 }  // namespace rdbrekey

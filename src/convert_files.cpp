@@ -42,20 +42,6 @@ void verify_written(const std::string& temp_path, uint64_t keys_written) {
                 fmt::format("{}: re-reading the output found {} keys, {} were written", temp_path, v.keys, keys_written));
 }
 
-struct OpenedInputs {
-  std::vector<std::unique_ptr<ByteSource>> owned;
-  std::vector<ByteSource*> sources;
-};
-
-OpenedInputs open_inputs(const std::vector<std::string>& paths) {
-  OpenedInputs in;
-  for (const auto& path : paths) {
-    in.owned.push_back(open_input(path));
-    in.sources.push_back(in.owned.back().get());
-  }
-  return in;
-}
-
 // A file written with the output, under a temporary name (the report, the manifest).
 struct SideFile {
   std::unique_ptr<AtomicFileSink> sink;

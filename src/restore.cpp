@@ -48,20 +48,6 @@ std::pair<int, int> major_minor(const std::string& v) {
   return {major, minor};
 }
 
-struct OpenedInputs {
-  std::vector<std::unique_ptr<ByteSource>> owned;
-  std::vector<ByteSource*> sources;
-};
-
-OpenedInputs open_inputs(const std::vector<std::string>& paths) {
-  OpenedInputs in;
-  for (const auto& path : paths) {
-    in.owned.push_back(open_input(path));
-    in.sources.push_back(in.owned.back().get());
-  }
-  return in;
-}
-
 using Json = nlohmann::ordered_json;
 
 // What a checkpoint must agree on to be continued: the inputs (as named, with their size and

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rdbrekey/byte_sink.h"
 
@@ -210,5 +211,12 @@ class MappedFileSource final : public ByteSource {
 // compressed file or a replication stream is refused with what to do (Error kNotRdb); a
 // directory or a missing file is Error kCannotOpen.
 std::unique_ptr<ByteSource> open_input(const std::string& path);
+
+// Every input of a command, opened in order: the sources, and their owners.
+struct OpenedInputs {
+  std::vector<std::unique_ptr<ByteSource>> owned;
+  std::vector<ByteSource*> sources;
+};
+OpenedInputs open_inputs(const std::vector<std::string>& paths);
 
 }  // namespace rdbrekey

@@ -547,6 +547,23 @@ Json checkpoint_of(const std::string& path) {
   }
 }
 
+// Starts `rdbrekey restore args...` (its output in `log`) and waits until its checkpoint `cp`
+// shows acknowledged progress; `progressed` says whether it did.
+pid_t start_restore_until_progress(const Args& args, const std::string& log, const std::string& cp, bool& progressed) {
+  Args argv{rdbrekey_binary(), "restore"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string error;
+  const pid_t pid = spawn_logged(argv, log, error);
+  EXPECT_GT(pid, 0) << error;
+  progressed = false;
+  for (int i = 0; pid > 0 && i < 20000 && !progressed; ++i) {
+    Json j = checkpoint_of(cp);
+    progressed = j.is_object() && j.value("acknowledged", 0ULL) > 0;
+    if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return pid;
+}
+
 TEST(RestoreE2E, KilledMidwayAndResumedFromTheCheckpoint) {
   const long long keys = 400000;
   TempDir work;
@@ -560,17 +577,9 @@ TEST(RestoreE2E, KilledMidwayAndResumedFromTheCheckpoint) {
 
   // The first run is stopped by SIGKILL once the checkpoint shows progress, with the target's
   // writes paused so that commands are in flight (sent, not all acknowledged).
-  Args argv{rdbrekey_binary(), "restore"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string error;
-  const pid_t pid = spawn_logged(argv, work.file("first.log"), error);
-  ASSERT_GT(pid, 0) << error;
   bool progressed = false;
-  for (int i = 0; i < 20000 && !progressed; ++i) {
-    Json j = checkpoint_of(cp);
-    progressed = j.is_object() && j.value("acknowledged", 0ULL) > 0;
-    if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  const pid_t pid = start_restore_until_progress(args, work.file("first.log"), cp, progressed);
+  ASSERT_GT(pid, 0);
   admin.ok({"CLIENT", "PAUSE", "10000", "WRITE"});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(pid, SIGKILL);
@@ -632,18 +641,10 @@ TEST(RestoreE2E, InterruptedBySignalSavesAnExactCheckpointAndResumes) {
     const std::string cp = work.file("restore-" + std::to_string(sig) + ".checkpoint");
     const Args args{source.rdb, "--to", url_of(target), "-a", "0=@app/condo", "--resume", cp, "--window", "1",
                     "--report", work.file("r.json"), "-f"};
-    Args argv{rdbrekey_binary(), "restore"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string error;
     const std::string log = work.file("first-" + std::to_string(sig) + ".log");
-    const pid_t pid = spawn_logged(argv, log, error);
-    ASSERT_GT(pid, 0) << error;
     bool progressed = false;
-    for (int i = 0; i < 20000 && !progressed; ++i) {
-      Json j = checkpoint_of(cp);
-      progressed = j.is_object() && j.value("acknowledged", 0ULL) > 0;
-      if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    const pid_t pid = start_restore_until_progress(args, log, cp, progressed);
+    ASSERT_GT(pid, 0);
     // Writes paused: the commands sent are not answered while the signal arrives.
     admin.ok({"CLIENT", "PAUSE", "20000", "WRITE"});
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
