@@ -270,6 +270,12 @@ RestoreResult restore(const RestoreOptions& options) {
         c.progress = p;
         write_checkpoint(options.resume_file, identity, c);
       });
+    if (copt.progress)  // the phase, and while sending the commands in flight per node
+      run.progress = [&out, show = copt.progress](const Progress& p) {
+        Progress q = p;
+        q.detail = out.begun() ? out.in_flight_summary() : "deciding collisions (nothing sent yet)";
+        show(q);
+      };
     try {
       result.convert = convert(run, inputs.sources, out);
     } catch (const Error& e) {

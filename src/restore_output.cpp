@@ -183,7 +183,23 @@ int64_t RestoreOutput::total_dbsize_before() const {
 }
 
 // From the first record on, SIGINT/SIGTERM/SIGHUP stop the restore cleanly (check_stop_signal).
-void RestoreOutput::begin(RdbVersion) { signals::defer_stop_signals(); }
+void RestoreOutput::begin(RdbVersion) {
+  begun_ = true;
+  signals::defer_stop_signals();
+}
+
+std::string RestoreOutput::in_flight_summary() const {
+  auto count = [](size_t n) {
+    std::string s = std::to_string(n);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+    return s;
+  };
+  if (!settings_.cluster) return "in flight: " + count(nodes_[primaries_.front()].in_flight.size());
+  std::string out = "in flight:";
+  for (size_t n : primaries_) out += fmt::format("{} {} {}", n == primaries_.front() ? "" : ",", nodes_[n].endpoint.address(), count(nodes_[n].in_flight.size()));
+  if (!retries_.empty()) out += fmt::format(", {} to retry", count(retries_.size()));
+  return out;
+}
 
 void RestoreOutput::check_stop_signal() {
   if (failed_) return;

@@ -475,13 +475,19 @@ void ConvertCommand::check_and_fill_options() {
 // A progress line on stderr, at most twice a second (stdio, not fmt::print: a closed stderr must
 // not stop the conversion).
 std::function<void(const Progress&)> ConvertCommand::progress_printer(bool& shown) {
-  auto started = std::chrono::steady_clock::now();
-  auto last = std::make_shared<std::chrono::steady_clock::time_point>(started);
-  return [started, last, &shown](const Progress& p) {
+  struct State {
+    std::chrono::steady_clock::time_point started, last;
+    uint64_t bytes = 0;
+  };
+  auto state = std::make_shared<State>();
+  state->started = state->last = std::chrono::steady_clock::now();
+  return [state, &shown](const Progress& p) {
     auto now = std::chrono::steady_clock::now();
-    if (now - *last < std::chrono::milliseconds(500)) return;
-    *last = now;
-    double secs = std::chrono::duration<double>(now - started).count();
+    if (p.bytes_done < state->bytes) state->started = now;  // a second pass over the inputs began
+    state->bytes = p.bytes_done;
+    if (now - state->last < std::chrono::milliseconds(500)) return;
+    state->last = now;
+    double secs = std::chrono::duration<double>(now - state->started).count();
     double rate = secs > 0 ? static_cast<double>(p.keys) / secs : 0;
     std::string of_total, eta;
     if (p.bytes_total) {
@@ -489,8 +495,9 @@ std::function<void(const Progress&)> ConvertCommand::progress_printer(bool& show
       double bps = secs > 0 ? p.bytes_done / secs : 0;
       if (bps > 0) eta = fmt::format(", ETA {:.0f} s", (p.bytes_total - p.bytes_done) / bps);
     }
-    std::fputs(fmt::format("\r{:.1f} MB{}, {} keys, {} keys/s{}   ", p.bytes_done / 1e6, of_total, fmt_count(p.keys),
-                           fmt_count(static_cast<uint64_t>(rate)), eta)
+    std::fputs(fmt::format("\r{:.1f} MB{}, {} keys, {} keys/s{}{}{}   ", p.bytes_done / 1e6, of_total,
+                           fmt_count(p.keys), fmt_count(static_cast<uint64_t>(rate)), eta, p.detail.empty() ? "" : "; ",
+                           p.detail)
                    .c_str(),
                stderr);
     shown = true;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "rdbrekey/byte_source.h"
@@ -13,6 +14,7 @@ struct Progress {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;  // 0 when unknown (a pipe)
   uint64_t keys = 0;         // keys read so far
+  std::string detail;        // what the output adds (restore: the commands in flight per node)
 };
 
 class ProgressMeter {

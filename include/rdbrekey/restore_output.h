@@ -140,6 +140,10 @@ class RestoreOutput final : public Output {
   // Records not sent because an earlier run settled them (resume_below).
   uint64_t settled_earlier() const { return settled_earlier_; }
   const RestoreProgress& progress() const { return progress_; }
+  // Whether begin() was called (the sending pass has started).
+  bool begun() const { return begun_; }
+  // For a progress line: "in flight: 1,234" (one server) or per primary "in flight: HOST:PORT n, ...".
+  std::string in_flight_summary() const;
   // Empty when every primary's key count grew by what it acknowledged and the primaries' total
   // by what was restored (over every run, resuming); otherwise what differs.
   std::string count_check() const;
@@ -237,7 +241,7 @@ class RestoreOutput final : public Output {
   std::vector<uint64_t> not_restored_;  // refused, or dropped from the retries by a failure
   uint64_t sent_high_ = 0;              // 1 + the highest sequence number sent
   RestoreProgress progress_;
-  bool failed_ = false, draining_ = false;
+  bool failed_ = false, draining_ = false, begun_ = false;
   Errc fail_code_ = Errc::kInternal;
   std::string fail_what_;
 };

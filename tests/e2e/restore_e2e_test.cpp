@@ -763,7 +763,7 @@ TEST(RestoreE2E, ConnectionsKilledUnderItAreMadeAgain) {
   RedisServer target;
   RespClient admin = target.connect();
   Args argv{rdbrekey_binary(), "restore", source.rdb, "--to", url_of(target), "-a", "0=condo", "--window", "1",
-            "--report", work.file("r.json")};
+            "--report", work.file("r.json"), "--progress", "always"};
   std::string error;
   const pid_t pid = spawn_logged(argv, work.file("restore.log"), error);
   ASSERT_GT(pid, 0) << error;
@@ -791,6 +791,9 @@ TEST(RestoreE2E, ConnectionsKilledUnderItAreMadeAgain) {
   Json node = Json::parse(read_file(work.file("r.json"))).at("restore").at("nodes").at(0);
   EXPECT_GE(node.at("reconnects").get<long long>(), 1) << log;
   EXPECT_NE(log.find("key counts check out"), std::string::npos) << log;
+  // The progress line says what it is doing: while sending, the commands in flight.
+  EXPECT_NE(log.find("keys/s"), std::string::npos) << log;
+  EXPECT_NE(log.find("in flight: "), std::string::npos) << log;
 }
 
 }  // namespace
