@@ -311,10 +311,28 @@ RedisConnection::RedisConnection(const RedisEndpoint& endpoint, const RedisCrede
   reader_ = redisReaderCreate();
   if (!reader_) throw std::bad_alloc();
   reader_->maxbuf = 0;  // keep the reader's buffer between replies (no shrinking at every reply)
-  connect_socket(timeout_ms);
-  if (credentials.tls) handshake(*credentials.tls, timeout_ms);
   try {
+    connect_socket(timeout_ms);
+    if (credentials.tls) handshake(*credentials.tls, timeout_ms);
     greet(credentials, timeout_ms);
+  } catch (...) {
+    release();  // no destructor runs for a constructor that throws
+    throw;
+  }
+}
+
+void RedisConnection::release() noexcept {
+  SSL_free(static_cast<SSL*>(ssl_));
+  ssl_ = nullptr;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (reader_) redisReaderFree(reader_);
+  reader_ = nullptr;
+}
+
+void RedisConnection::greet(const RedisCredentials& credentials, int timeout_ms) {
+  try {
+    greet_once(credentials, timeout_ms);
   } catch (const Error& e) {
     if (e.code() != Errc::kTargetUnavailable) throw;
     // Closed before the first reply: the usual signs of a TLS mismatch.
@@ -327,7 +345,7 @@ RedisConnection::RedisConnection(const RedisEndpoint& endpoint, const RedisCrede
   }
 }
 
-void RedisConnection::greet(const RedisCredentials& credentials, int timeout_ms) {
+void RedisConnection::greet_once(const RedisCredentials& credentials, int timeout_ms) {
   if (!credentials.password.empty()) {
     RedisReply r = credentials.user.empty() ? call({"AUTH", credentials.password}, timeout_ms)
                                             : call({"AUTH", credentials.user, credentials.password}, timeout_ms);
@@ -348,11 +366,7 @@ void RedisConnection::greet(const RedisCredentials& credentials, int timeout_ms)
   }
 }
 
-RedisConnection::~RedisConnection() {
-  SSL_free(static_cast<SSL*>(ssl_));
-  if (fd_ >= 0) ::close(fd_);
-  if (reader_) redisReaderFree(reader_);
-}
+RedisConnection::~RedisConnection() { release(); }
 
 void RedisConnection::connect_socket(int timeout_ms) {
   addrinfo hints{};

@@ -135,7 +135,9 @@ class RedisConnection {
  private:
   void connect_socket(int timeout_ms);
   void handshake(const TlsContext& tls, int timeout_ms);
-  void greet(const RedisCredentials& credentials, int timeout_ms);  // AUTH, PING
+  void greet(const RedisCredentials& credentials, int timeout_ms);  // AUTH, PING (with hints)
+  void greet_once(const RedisCredentials& credentials, int timeout_ms);
+  void release() noexcept;  // closes everything (the destructor; a constructor that throws)
   void write_some();
   void read_some();
   [[noreturn]] void broken(const std::string& what);
