@@ -11,8 +11,9 @@
 //
 // Commands are pipelined: many in flight per connection, all connections polled together, with
 // the bytes in flight bounded by a window (their copies are kept until acknowledged, to be
-// resent). Memory: the window, plus one value at a time (a value is assembled whole before it
-// is sent; values above the target's proto-max-bulk-len are refused).
+// resent). Memory: about three times the window (each command is held for resending and, until
+// written, in its connection's buffer), plus twice the largest value (a value is assembled whole
+// before it is sent; values above the target's proto-max-bulk-len are refused).
 //
 // A live server cannot take back what it was sent: discardable() is false, so the converter
 // decides every collision in a first pass before the first command goes out.
