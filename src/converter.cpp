@@ -429,8 +429,9 @@ ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>
       if (!src->stable())
         throw Error(Errc::kNeedsSeekableInput,
                     fmt::format("{}: {} reads the input twice; give it a regular file, not a pipe", src->name(),
-                                options.on_collision != CollisionPolicy::kError ? "--on-collision keep-first/keep-last"
-                                                                                : "this output"));
+                                options.on_collision != CollisionPolicy::kError
+                                    ? "--on-collision keep-first/keep-last"
+                                    : "restore (every collision is decided before the first command is sent)"));
   KeyPolicy policy(options.key_policy());
   ConvertResult decided;
   LeftOutKeys losers;

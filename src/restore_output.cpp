@@ -36,6 +36,19 @@ class StringSink final : public ByteSink {
 
 std::string show_key(std::string_view key) { return quote_bytes(key.data(), key.size()); }
 
+// The key of a RESTORE command as append_command wrote it (*N, $7 RESTORE, $LEN KEY, ...), for
+// messages: a command in flight keeps no other copy of its key.
+std::string_view restore_key_of(std::string_view command) {
+  size_t at = command.find("RESTORE\r\n$");
+  if (at == std::string_view::npos) return {};
+  at += 10;
+  size_t len = 0;
+  auto [end, ec] = std::from_chars(command.data() + at, command.data() + command.size(), len);
+  size_t key_at = static_cast<size_t>(end - command.data()) + 2;
+  if (ec != std::errc() || key_at + len > command.size()) return {};
+  return command.substr(key_at, len);
+}
+
 // "MOVED 3999 127.0.0.1:6381" / "ASK 3999 host:port": the slot and the node.
 bool parse_redirect(std::string_view text, uint16_t& slot, RedisEndpoint& to) {
   size_t a = text.find(' ');
@@ -322,7 +335,9 @@ void RestoreOutput::key(const KeyPrefix& prefix, uint8_t type, const RenamedKey&
   value.copy_to(*payload_sink_);
   payload_sink_->prepare();
   append_dump_footer(payload_, settings_.payload_version);
-  send_key(name.str(), payload_, prefix, seq);
+  name_.clear();
+  for (uint8_t i = 0; i < name.count; ++i) name_.append(name.parts[i]);
+  send_key(name_, payload_, prefix, seq);
 }
 
 void RestoreOutput::string_key(std::string_view name, std::string_view value) {
@@ -336,10 +351,10 @@ void RestoreOutput::string_key(std::string_view name, std::string_view value) {
   payload_.push_back(static_cast<char>(rdb::kTypeString));
   append_plain_string(payload_, value);
   append_dump_footer(payload_, settings_.payload_version);
-  send_key(std::string(name), payload_, KeyPrefix{}, seq);
+  send_key(name, payload_, KeyPrefix{}, seq);
 }
 
-void RestoreOutput::send_key(std::string name, const std::string& payload, const KeyPrefix& prefix, uint64_t seq) {
+void RestoreOutput::send_key(std::string_view name, const std::string& payload, const KeyPrefix& prefix, uint64_t seq) {
   if (failed_) {
     pump_until(0);  // collects what is in flight, then throws the failure
     return;
@@ -379,7 +394,7 @@ void RestoreOutput::send_key(std::string name, const std::string& payload, const
   p.maybe_sent = maybe_sent_earlier(seq);
   size_t node = 0;
   if (settings_.cluster) {
-    p.slot = key_hash_slot(std::string_view(name));
+    p.slot = key_hash_slot(name);
     node = slot_node_[p.slot];
     if (node == kNoNode) {
       read_topology();
@@ -393,7 +408,6 @@ void RestoreOutput::send_key(std::string name, const std::string& payload, const
   } else {
     node = primaries_.front();
   }
-  p.key = std::move(name);
   send(std::move(p), node);
 }
 
@@ -607,7 +621,7 @@ void RestoreOutput::handle(size_t node, Pending p, const RedisReply& reply) {
     failed_here();
     return;
   }
-  std::string what = p.function ? std::string("a function library") : "key " + show_key(p.key);
+  std::string what = p.function ? std::string("a function library") : "key " + show_key(restore_key_of(p.command));
   if (exists) {
     failed_here();
     fail(Errc::kTargetKeyExists,

@@ -155,7 +155,6 @@ class RestoreOutput final : public Output {
  private:
   struct Pending {
     std::string command;     // the whole command, to resend
-    std::string key;         // for messages ("" for a function)
     uint16_t slot = 0;
     bool asking = false;     // preceded by ASKING (its reply is taken first)
     bool function = false;
@@ -195,7 +194,7 @@ class RestoreOutput final : public Output {
   // Connects to the node when it has no connection; when that fails for now, `p` goes to the
   // retries (after a back-off) and false is returned; past max_reconnects in a row it throws.
   bool connect_or_defer(size_t node, Pending& p);
-  void send_key(std::string name, const std::string& payload, const KeyPrefix& prefix, uint64_t seq);
+  void send_key(std::string_view name, const std::string& payload, const KeyPrefix& prefix, uint64_t seq);
   // Sends, reads and handles replies until the bytes in flight are at most `limit`.
   void pump_until(size_t limit);
   void pump_once(int timeout_ms);
@@ -234,7 +233,7 @@ class RestoreOutput final : public Output {
   uint64_t bytes_sent_ = 0;
   uint64_t expired_at_send_ = 0, aux_ignored_ = 0, module_aux_ = 0;
   std::string payload_;
-  std::string scratch_;
+  std::string name_;  // the key's new name, assembled here (its buffer reused key after key)
   std::unique_ptr<ByteSink> payload_sink_;
   std::chrono::steady_clock::time_point last_progress_, last_saved_;
   uint64_t next_seq_ = 0, settled_earlier_ = 0;
