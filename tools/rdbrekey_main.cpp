@@ -504,18 +504,24 @@ std::function<void(const Progress&)> ConvertCommand::progress_printer(bool& show
   };
 }
 
+// Runs `work` with a progress line on stderr when `mode` asks for one (auto: when stderr is a
+// terminal), and ends that line however `work` ends.
+template <class Work>
+auto with_progress_line(const std::string& mode, std::function<void(const Progress&)>& progress, Work work) {
+  bool shown = false;
+  if (mode == "always" || (mode == "auto" && ::isatty(2))) progress = ConvertCommand::progress_printer(shown);
+  struct EndLine {
+    const bool& shown;
+    ~EndLine() {
+      if (shown) std::fputs("\n", stderr);
+    }
+  } end_line{shown};
+  return work();
+}
+
 int ConvertCommand::run() {
   check_and_fill_options();
-  bool progress_shown = false;
-  if (progress_mode == "always" || (progress_mode == "auto" && ::isatty(2))) opt.progress = progress_printer(progress_shown);
-  ConvertResult result;
-  try {
-    result = convert(opt);
-  } catch (...) {
-    if (progress_shown) std::fputs("\n", stderr);
-    throw;
-  }
-  if (progress_shown) std::fputs("\n", stderr);
+  ConvertResult result = with_progress_line(progress_mode, opt.progress, [&] { return convert(opt); });
   if (!quiet) print_ignoring_closed_stdout([&] { print_summary(opt, result); });
   if (!result.collision_report.empty()) {
     print_error("error", result.collision_report);
@@ -622,17 +628,7 @@ struct RestoreCommand {
     opt.window_bytes = window_mib << 20;
     opt.timeout_ms = timeout_s * 1000;
     if (opt.dry_run) c.sample_renames = 20;
-    bool progress_shown = false;
-    if (progress_mode == "always" || (progress_mode == "auto" && ::isatty(2)))
-      c.progress = ConvertCommand::progress_printer(progress_shown);
-    RestoreResult r;
-    try {
-      r = restore(opt);
-    } catch (...) {
-      if (progress_shown) std::fputs("\n", stderr);
-      throw;
-    }
-    if (progress_shown) std::fputs("\n", stderr);
+    RestoreResult r = with_progress_line(progress_mode, c.progress, [&] { return restore(opt); });
     if (!quiet) print_ignoring_closed_stdout([&] { print(r); });
     if (!r.convert.collision_report.empty()) {
       print_error("error", r.convert.collision_report);
