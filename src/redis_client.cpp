@@ -304,13 +304,111 @@ RedisReply copy_reply(const redisReply* r) {
 
 }  // namespace
 
+// ---- replies -------------------------------------------------------------------------------------
+
+RespReplyReader::RespReplyReader() {
+  reader_ = redisReaderCreate();
+  if (!reader_) throw std::bad_alloc();
+  reader_->maxbuf = 0;  // keep the reader's buffer between replies (no shrinking at every reply)
+}
+
+RespReplyReader::~RespReplyReader() { redisReaderFree(reader_); }
+
+bool RespReplyReader::fail(std::string what) {
+  error_ = std::move(what);
+  return false;
+}
+
+bool RespReplyReader::feed(const char* data, size_t size) {
+  if (!error_.empty()) return false;
+  size_t i = 0;
+  while (i < size) {
+    if (reader_busy_) {
+      if (redisReaderFeed(reader_, data + i, size - i) != REDIS_OK) return fail("could not buffer a reply");
+      return take_from_hiredis();
+    }
+    char type = partial_.empty() ? data[i] : partial_[0];
+    if (type != '+' && type != '-' && type != ':') {
+      reader_busy_ = true;
+      continue;
+    }
+    const char* nl = static_cast<const char*>(std::memchr(data + i, '\n', size - i));
+    if (!nl) {
+      partial_.append(data + i, size - i);
+      if (partial_.size() > (size_t{1} << 20)) return fail("the server sent a reply line longer than 1 MiB");
+      return true;
+    }
+    size_t end = static_cast<size_t>(nl - data) + 1;
+    std::string_view line(data + i, end - i);
+    if (!partial_.empty()) {
+      partial_.append(line);
+      line = partial_;
+    }
+    i = end;
+    if (line.size() < 3 || line[line.size() - 2] != '\r')
+      return fail(fmt::format("the server sent something that is not RESP: {}", quote_bytes(line.data(), line.size())));
+    line = line.substr(1, line.size() - 3);
+    ++ready_;
+    if (type == '+' && line == "OK") {
+      ++ok_tail_;
+    } else {
+      Parsed& p = parsed_.emplace_back();
+      p.oks_before = ok_tail_;
+      ok_tail_ = 0;
+      if (type == ':') {
+        p.reply.kind = RedisReply::Kind::kInteger;
+        auto [q, ec] = std::from_chars(line.data(), line.data() + line.size(), p.reply.integer);
+        if (ec != std::errc() || q != line.data() + line.size())
+          return fail(fmt::format("the server sent something that is not RESP (an integer reply that is not a number): {}", quote_bytes(line.data(), line.size())));
+      } else {
+        p.reply.kind = type == '+' ? RedisReply::Kind::kStatus : RedisReply::Kind::kError;
+        p.reply.str.assign(line);
+      }
+    }
+    partial_.clear();
+  }
+  return true;
+}
+
+bool RespReplyReader::take_from_hiredis() {
+  for (;;) {
+    void* raw = nullptr;
+    if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
+      return fail(fmt::format("the server sent something that is not RESP: {}", reader_->errstr));
+    if (!raw) break;
+    Parsed& p = parsed_.emplace_back();
+    p.oks_before = ok_tail_;
+    ok_tail_ = 0;
+    p.reply = copy_reply(static_cast<redisReply*>(raw));
+    freeReplyObject(raw);
+    ++ready_;
+  }
+  // Everything given to hiredis is consumed (no reply half read): back to the simple path.
+  reader_busy_ = !(reader_->ridx == -1 && reader_->pos >= reader_->len);
+  return true;
+}
+
+bool RespReplyReader::take(RedisReply& reply) {
+  if (ready_ == 0) return false;
+  if (!parsed_.empty() && parsed_.front().oks_before == 0) {
+    reply = std::move(parsed_.front().reply);
+    parsed_.pop_front();
+  } else {
+    if (!parsed_.empty()) --parsed_.front().oks_before;
+    else --ok_tail_;
+    reply.kind = RedisReply::Kind::kStatus;
+    reply.str.assign("OK", 2);
+    reply.integer = 0;
+    reply.elements.clear();
+  }
+  --ready_;
+  return true;
+}
+
 // ---- the connection -----------------------------------------------------------------------------
 
 RedisConnection::RedisConnection(const RedisEndpoint& endpoint, const RedisCredentials& credentials, int timeout_ms)
     : endpoint_(endpoint) {
-  reader_ = redisReaderCreate();
-  if (!reader_) throw std::bad_alloc();
-  reader_->maxbuf = 0;  // keep the reader's buffer between replies (no shrinking at every reply)
   try {
     connect_socket(timeout_ms);
     if (credentials.tls) handshake(*credentials.tls, timeout_ms);
@@ -326,8 +424,6 @@ void RedisConnection::release() noexcept {
   ssl_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  if (reader_) redisReaderFree(reader_);
-  reader_ = nullptr;
 }
 
 void RedisConnection::greet(const RedisCredentials& credentials, int timeout_ms) {
@@ -415,13 +511,13 @@ void RedisConnection::connect_socket(int timeout_ms) {
 
 void RedisConnection::broken(const std::string& what) {
   throw Error(Errc::kTargetUnavailable,
-              fmt::format("{}: {} ({} command(s) had no reply yet)", endpoint_.address(), what, in_flight_));
+              fmt::format("{}: {} ({} command(s) had no reply yet)", endpoint_.address(), what, in_flight()));
 }
 
 short RedisConnection::poll_events() const {
   short events = 0;
-  if (in_flight_ > replies_.size()) events |= POLLIN;
-  if (sent_ < out_.size()) events |= POLLOUT;
+  if (sizes_.size() > replies_.ready()) events |= POLLIN;
+  if (sent_ < marked_) events |= POLLOUT;
   if (write_wants_read_) events |= POLLIN;
   if (read_wants_write_) events |= POLLOUT;
   return events;
@@ -446,9 +542,9 @@ void RedisConnection::flush() {
 void RedisConnection::write_some() {
   write_wants_read_ = false;
   write_blocked_ = false;
-  while (ssl_ && sent_ < out_.size()) {
+  while (ssl_ && sent_ < marked_) {
     ERR_clear_error();
-    int chunk = static_cast<int>(std::min<size_t>(out_.size() - sent_, size_t{1} << 30));
+    int chunk = static_cast<int>(std::min<size_t>(marked_ - sent_, size_t{1} << 30));
     int n = SSL_write(static_cast<SSL*>(ssl_), out_.data() + sent_, chunk);
     if (n > 0) {
       sent_ += static_cast<size_t>(n);
@@ -462,8 +558,8 @@ void RedisConnection::write_some() {
     }
     broken("the connection broke while sending: " + why);
   }
-  while (!ssl_ && sent_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
+  while (!ssl_ && sent_ < marked_) {
+    ssize_t n = ::send(fd_, out_.data() + sent_, marked_ - sent_, MSG_NOSIGNAL);
     if (n > 0) {
       sent_ += static_cast<size_t>(n);
       continue;
@@ -475,13 +571,21 @@ void RedisConnection::write_some() {
     }
     broken(fmt::format("the connection broke while sending: {}", std::strerror(errno)));
   }
-  if (sent_ == out_.size()) {
+  // What was answered is dropped now and then, not at every reply.
+  if (acked_ == out_.size()) {
     out_.clear();
-    sent_ = 0;
-  } else if (sent_ > (size_t{4} << 20) && sent_ * 2 > out_.size()) {
-    out_.erase(0, sent_);  // what was sent is dropped now and then, not at every write
-    sent_ = 0;
+    acked_ = sent_ = marked_ = 0;
+  } else if (acked_ > (size_t{4} << 20) && acked_ * 2 > out_.size()) {
+    out_.erase(0, acked_);
+    sent_ -= acked_;
+    marked_ -= acked_;
+    acked_ = 0;
   }
+}
+
+void RedisConnection::end_command() {
+  sizes_.push_back(out_.size() - marked_);
+  marked_ = out_.size();
 }
 
 void RedisConnection::read_some() {
@@ -491,7 +595,7 @@ void RedisConnection::read_some() {
     ERR_clear_error();
     int n = SSL_read(static_cast<SSL*>(ssl_), buf, sizeof(buf));
     if (n > 0) {
-      if (redisReaderFeed(reader_, buf, static_cast<size_t>(n)) != REDIS_OK) broken("could not buffer a reply");
+      ingest(buf, static_cast<size_t>(n));
       continue;
     }
     bool want_read = false;
@@ -502,7 +606,7 @@ void RedisConnection::read_some() {
   while (!ssl_) {
     ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
     if (n > 0) {
-      if (redisReaderFeed(reader_, buf, static_cast<size_t>(n)) != REDIS_OK) broken("could not buffer a reply");
+      ingest(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof(buf)) break;
       continue;
     }
@@ -511,21 +615,18 @@ void RedisConnection::read_some() {
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
     broken(fmt::format("the connection broke while receiving: {}", std::strerror(errno)));
   }
-  for (;;) {
-    void* raw = nullptr;
-    if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
-      broken(fmt::format("the server sent something that is not RESP: {}", reader_->errstr));
-    if (!raw) break;
-    replies_.push_back(copy_reply(static_cast<redisReply*>(raw)));
-    freeReplyObject(raw);
-  }
+}
+
+void RedisConnection::ingest(const char* data, size_t size) {
+  if (!replies_.feed(data, size)) broken(replies_.error());
+  if (replies_.ready() > sizes_.size()) broken("the server sent a reply to no command");
 }
 
 void RedisConnection::on_ready(short revents) {
   if (ssl_) {
     // Either direction may be what the other was waiting for: both are tried (neither blocks).
-    if (sent_ < out_.size()) write_some();
-    if (in_flight_ > replies_.size() || (revents & (POLLHUP | POLLERR))) read_some();
+    if (sent_ < marked_) write_some();
+    if (sizes_.size() > replies_.ready() || (revents & (POLLHUP | POLLERR))) read_some();
     return;
   }
   if (revents & POLLOUT) write_some();
@@ -542,17 +643,28 @@ void RedisConnection::pump(int timeout_ms) {
   if (rc > 0) on_ready(p.revents);
 }
 
-bool RedisConnection::take_reply(RedisReply& reply) {
-  if (replies_.empty()) return false;
-  reply = std::move(replies_.front());
-  replies_.pop_front();
-  --in_flight_;
+bool RedisConnection::take_reply(RedisReply& reply, std::string_view* command) {
+  if (!replies_.take(reply)) return false;
+  uint64_t size = sizes_.front();
+  if (command) *command = std::string_view(out_).substr(acked_, size);
+  acked_ += size;
+  sizes_.pop_front();
   return true;
+}
+
+std::vector<std::string_view> RedisConnection::unanswered() const {
+  std::vector<std::string_view> out;
+  size_t at = acked_;
+  for (uint64_t size : sizes_) {
+    out.push_back(std::string_view(out_).substr(at, size));
+    at += size;
+  }
+  return out;
 }
 
 RedisReply RedisConnection::call(std::initializer_list<std::string_view> args, int timeout_ms) {
   append_command(out_, args);
-  queued(1);
+  end_command();
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   RedisReply r;
   while (!take_reply(r)) {

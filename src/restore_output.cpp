@@ -295,14 +295,14 @@ void RestoreOutput::function(Payload& payload) {
   append_dump_footer(payload_, settings_.payload_version);
   std::string_view policy = settings_.existing == ExistingPolicy::kReplace ? "REPLACE" : "APPEND";
   unsettled_.back().outstanding = static_cast<uint32_t>(primaries_.size());
+  std::string_view args[] = {"FUNCTION", "RESTORE", payload_, policy};
   for (size_t n : primaries_) {
     Pending p;
-    append_command(p.command, {"FUNCTION", "RESTORE", payload_, policy});
     p.function = true;
     p.seq = seq;
     p.target = nodes_[n].endpoint;
     p.maybe_sent = maybe_sent_earlier(seq);
-    send(std::move(p), n);
+    send(std::move(p), n, args);
   }
 }
 
@@ -388,7 +388,6 @@ void RestoreOutput::send_key(std::string_view name, const std::string& payload, 
     hint = std::to_string(prefix.freq);
     args[n++] = hint;
   }
-  append_command(p.command, std::span<const std::string_view>(args, n));
   p.expire_ms = prefix.has_expire ? prefix.expire_ms : 0;
   p.seq = seq;
   p.maybe_sent = maybe_sent_earlier(seq);
@@ -408,44 +407,48 @@ void RestoreOutput::send_key(std::string_view name, const std::string& payload, 
   } else {
     node = primaries_.front();
   }
-  send(std::move(p), node);
+  send(std::move(p), node, std::span<const std::string_view>(args, n));
 }
 
 // ---- sending and receiving -----------------------------------------------------------------------
 
-bool RestoreOutput::connect_or_defer(size_t node, Pending& p) {
+bool RestoreOutput::send(Pending p, size_t node, std::span<const std::string_view> args) {
   try {
     connection(node);
-    return true;
   } catch (const Error& e) {
     // A new connection closed before it was ready (CLIENT KILL, a restarting node): tried again
     // after a back-off, bounded as the pipeline's reconnects.
     if (e.code() != Errc::kTargetUnavailable || failed_ || ++nodes_[node].reconnects_in_a_row > settings_.max_reconnects)
       throw;
     int backoff = std::min(2000, 50 << std::min(nodes_[node].reconnects_in_a_row, 5));
+    if (!args.empty()) append_command(p.command, args);
     retries_.push_back(Retry{Clock::now() + std::chrono::milliseconds(backoff), std::move(p)});
     return false;
   }
-}
-
-void RestoreOutput::send(Pending p, size_t node) {
-  if (!connect_or_defer(node, p)) return;
   RedisConnection& c = *nodes_[node].conn;
   if (p.asking) {
     append_command(c.out(), {"ASKING"});
-    c.queued(1);
+    c.end_command();
   }
-  c.out().append(p.command);
-  c.queued(1);
-  bytes_in_flight_ += p.command.size();
-  bytes_sent_ += p.command.size();
+  size_t before = c.out().size();
+  if (args.empty()) {
+    c.out().append(p.command);
+    std::string().swap(p.command);  // the connection holds it now
+  } else {
+    append_command(c.out(), args);
+  }
+  c.end_command();
+  p.size = c.out().size() - before;
+  bytes_in_flight_ += p.size;
+  bytes_sent_ += p.size;
   sent_high_ = std::max(sent_high_, p.seq + 1);
+  appended_since_pump_ += p.size;
   nodes_[node].in_flight.push_back(std::move(p));
   // Now and then (not at every key: a full socket would make that a busy loop), what can be
   // written is written and the replies that came are taken, without waiting.
-  appended_since_pump_ += nodes_[node].in_flight.back().command.size();
   if (appended_since_pump_ >= (size_t{256} << 10)) pump_once(0);
   if (bytes_in_flight_ > settings_.window_bytes) pump_until(settings_.window_bytes / 2);
+  return true;
 }
 
 void RestoreOutput::pump_until(size_t limit) {
@@ -462,7 +465,8 @@ void RestoreOutput::pump_until(size_t limit) {
 
 void RestoreOutput::take_replies(size_t i) {
   RedisReply reply;
-  while (nodes_[i].conn && nodes_[i].conn->take_reply(reply)) {
+  std::string_view command;
+  while (nodes_[i].conn && nodes_[i].conn->take_reply(reply, &command)) {
     last_progress_ = Clock::now();
     nodes_[i].reconnects_in_a_row = 0;
     Pending& front = nodes_[i].in_flight.front();
@@ -474,16 +478,25 @@ void RestoreOutput::take_replies(size_t i) {
     }
     Pending p = std::move(front);
     nodes_[i].in_flight.pop_front();
-    bytes_in_flight_ -= p.command.size();
-    handle(i, std::move(p), reply);
+    bytes_in_flight_ -= p.size;
+    handle(i, std::move(p), reply, command);
   }
 }
 
 // The connection to a node broke: what it answered is taken, the rest is sent again (after a
 // back-off, on a new connection) and may find its key already there (maybe_sent).
 void RestoreOutput::connection_broke(size_t i, const Error& why) {
-  Node& n = nodes_[i];
   take_replies(i);
+  Node& n = nodes_[i];  // (taken after the replies: handling one may add a node)
+  // What was not answered is copied out of the connection, to be resent.
+  std::vector<std::string_view> commands;
+  if (n.conn) commands = n.conn->unanswered();
+  size_t k = 0;
+  for (Pending& p : n.in_flight) {
+    if (p.asking) ++k;  // its ASKING
+    if (k >= commands.size()) stop(Errc::kInternal, "the commands in flight and those of the connection differ");
+    p.command.assign(commands[k++]);
+  }
   n.conn.reset();
   if (failed_ || ++n.reconnects_in_a_row > settings_.max_reconnects)
     stop(Errc::kTargetUnavailable,
@@ -495,7 +508,7 @@ void RestoreOutput::connection_broke(size_t i, const Error& why) {
   while (!n.in_flight.empty()) {
     Pending p = std::move(n.in_flight.front());
     n.in_flight.pop_front();
-    bytes_in_flight_ -= p.command.size();
+    bytes_in_flight_ -= p.size;
     p.asking = false;
     p.maybe_sent = true;
     retries_.push_back(Retry{due, std::move(p)});
@@ -570,8 +583,7 @@ void RestoreOutput::resend_due() {
     size_t node = settings_.cluster ? slot_node_[p.slot] : primaries_.front();
     if (node == kNoNode) node = primaries_.front();
     if (p.function) node = std::find_if(nodes_.begin(), nodes_.end(), [&](const Node& n) { return n.endpoint == p.target; }) - nodes_.begin();
-    if (!connect_or_defer(node, p)) return;
-    send(std::move(p), node);
+    if (!send(std::move(p), node)) return;  // that node cannot be reached yet: later
   }
 }
 
@@ -592,7 +604,7 @@ std::string_view trim_period(std::string_view text) {
 }
 }  // namespace
 
-void RestoreOutput::handle(size_t node, Pending p, const RedisReply& reply) {
+void RestoreOutput::handle(size_t node, Pending p, const RedisReply& reply, std::string_view command) {
   NodeTally& t = tallies_[nodes_[node].tally];
   const std::string& where = t.address;
   if (!reply.is_error()) {
@@ -621,7 +633,7 @@ void RestoreOutput::handle(size_t node, Pending p, const RedisReply& reply) {
     failed_here();
     return;
   }
-  std::string what = p.function ? std::string("a function library") : "key " + show_key(restore_key_of(p.command));
+  std::string what = p.function ? std::string("a function library") : "key " + show_key(restore_key_of(command));
   if (exists) {
     failed_here();
     fail(Errc::kTargetKeyExists,
@@ -655,6 +667,7 @@ void RestoreOutput::handle(size_t node, Pending p, const RedisReply& reply) {
     } else {
       p.asking = true;
     }
+    p.command.assign(command);
     send(std::move(p), target);
     return;
   }
@@ -669,6 +682,7 @@ void RestoreOutput::handle(size_t node, Pending p, const RedisReply& reply) {
     ++p.attempts;
     p.asking = false;
     p.target = nodes_[node].endpoint;
+    p.command.assign(command);
     retries_.push_back(Retry{Clock::now() + std::chrono::milliseconds(backoff), std::move(p)});
     return;
   }

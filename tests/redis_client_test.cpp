@@ -1,9 +1,10 @@
-// The client side of `restore` that needs no server: URLs, RESP commands.
+// The client side of `restore` that needs no server: URLs, RESP commands and replies.
 #include "rdbrekey/redis_client.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "rdbrekey/error.h"
 
@@ -84,6 +85,90 @@ TEST(RedisReplyText, ErrorCodeIsTheFirstWord) {
   EXPECT_EQ(r.error_code(), "MOVED");
   r.str = "OOM";
   EXPECT_EQ(r.error_code(), "OOM");
+}
+
+// Replies as a server sends them, in every mix the reader handles two ways: runs of +OK (only
+// counted), other simple lines, and bulk strings / arrays (through hiredis).
+constexpr std::string_view kReplies =
+    "+OK\r\n+OK\r\n-BUSYKEY Target key name already exists.\r\n+OK\r\n:42\r\n:-7\r\n"
+    "$5\r\nhe\r\nl\r\n+OK\r\n*2\r\n:1\r\n*1\r\n$-1\r\n+QUEUED\r\n+\r\n+OK\r\n-ERR\r\n"
+    "$0\r\n\r\n+OK\r\n";
+
+std::string describe_all(RespReplyReader& r) {
+  std::string out;
+  RedisReply reply;
+  while (r.take(reply)) out += reply.describe() + "|";
+  return out;
+}
+
+TEST(RespReplyReader, EveryReplyInOrderWhateverTheSplit) {
+  RespReplyReader whole;
+  ASSERT_TRUE(whole.feed(kReplies.data(), kReplies.size())) << whole.error();
+  EXPECT_EQ(whole.ready(), 15u);
+  RedisReply r;
+  std::vector<RedisReply> got;
+  while (whole.take(r)) got.push_back(r);
+  ASSERT_EQ(got.size(), 15u);
+  EXPECT_TRUE(got[0].is_ok());
+  EXPECT_TRUE(got[1].is_ok());
+  EXPECT_EQ(got[2].error_code(), "BUSYKEY");
+  EXPECT_EQ(got[2].str, "BUSYKEY Target key name already exists.");
+  EXPECT_TRUE(got[3].is_ok());
+  EXPECT_EQ(got[4].kind, RedisReply::Kind::kInteger);
+  EXPECT_EQ(got[4].integer, 42);
+  EXPECT_EQ(got[5].integer, -7);
+  EXPECT_EQ(got[6].kind, RedisReply::Kind::kString);
+  EXPECT_EQ(got[6].str, "he\r\nl");
+  EXPECT_TRUE(got[7].is_ok());
+  ASSERT_EQ(got[8].kind, RedisReply::Kind::kArray);
+  ASSERT_EQ(got[8].elements.size(), 2u);
+  EXPECT_EQ(got[8].elements[0].integer, 1);
+  ASSERT_EQ(got[8].elements[1].elements.size(), 1u);
+  EXPECT_EQ(got[8].elements[1].elements[0].kind, RedisReply::Kind::kNil);
+  EXPECT_EQ(got[9].kind, RedisReply::Kind::kStatus);
+  EXPECT_EQ(got[9].str, "QUEUED");
+  EXPECT_EQ(got[10].kind, RedisReply::Kind::kStatus);
+  EXPECT_EQ(got[10].str, "");
+  EXPECT_TRUE(got[11].is_ok());
+  EXPECT_EQ(got[12].str, "ERR");
+  EXPECT_TRUE(got[12].is_error());
+  EXPECT_EQ(got[13].kind, RedisReply::Kind::kString);
+  EXPECT_EQ(got[13].str, "");
+  EXPECT_TRUE(got[14].is_ok());
+  EXPECT_FALSE(whole.take(r));
+
+  std::string wanted;
+  {
+    RespReplyReader again;
+    ASSERT_TRUE(again.feed(kReplies.data(), kReplies.size()));
+    wanted = describe_all(again);
+  }
+  // Cut in two at every byte, and fed one byte at a time; replies taken between the pieces too.
+  for (size_t cut = 0; cut <= kReplies.size(); ++cut) {
+    RespReplyReader two;
+    ASSERT_TRUE(two.feed(kReplies.data(), cut)) << cut;
+    std::string seen = describe_all(two);
+    ASSERT_TRUE(two.feed(kReplies.data() + cut, kReplies.size() - cut)) << cut;
+    seen += describe_all(two);
+    EXPECT_EQ(seen, wanted) << "cut at " << cut;
+  }
+  RespReplyReader bytes;
+  std::string seen;
+  for (char c : kReplies) {
+    ASSERT_TRUE(bytes.feed(&c, 1));
+    if (c == '\n') seen += describe_all(bytes);
+  }
+  EXPECT_EQ(seen + describe_all(bytes), wanted);
+}
+
+TEST(RespReplyReader, WhatIsNotRespIsNamed) {
+  for (std::string_view bad : {std::string_view("+OK\n"), std::string_view(":12x\r\n"), std::string_view("+OK\r\n!oops\r\n"),
+                               std::string_view("?\r\n")}) {
+    RespReplyReader r;
+    EXPECT_FALSE(r.feed(bad.data(), bad.size())) << bad;
+    EXPECT_NE(r.error().find("RESP"), std::string::npos) << r.error();
+    EXPECT_FALSE(r.feed("+OK\r\n", 5)) << "a reader stays failed";
+  }
 }
 
 TEST(TlsContext, FilesThatCannotBeUsedAreNamed) {

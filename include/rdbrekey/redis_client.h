@@ -6,8 +6,13 @@
 //
 //   RedisConnection c(endpoint, credentials);   connects, AUTH, checks PING
 //   c.call({"INFO", "server"})                   one command, its reply (nothing else in flight)
-//   append_command(c.out(), args); c.queued(n)   pipelined commands, sent by pump()
-//   c.pump(timeout_ms); c.take_reply(reply)      send what is queued, collect what has come back
+//   append_command(c.out(), args); c.end_command()   a pipelined command, sent by pump()
+//   c.pump(timeout_ms); c.take_reply(reply, &cmd)     send what is queued, collect what has come
+//                                                     back (with the command it answers)
+//
+// A command's bytes are written from out() and stay there until its reply is taken: the one copy
+// a caller needs to resend it (after a redirection, or to another connection when this one
+// breaks). Replies are parsed by RespReplyReader.
 #pragma once
 
 #include <cstdint>
@@ -96,6 +101,42 @@ void append_command(std::string& out, std::initializer_list<std::string_view> ar
 // "\r\n".
 void append_bulk_header(std::string& out, size_t size);
 
+// Replies parsed from the bytes a server sent, in order. Simple replies (+status, -error,
+// :integer) are one line each and parsed here without allocating (a run of +OK is only counted);
+// a bulk string or an array goes to hiredis' reader, with what follows it until hiredis has
+// consumed everything it was given.
+class RespReplyReader {
+ public:
+  RespReplyReader();
+  ~RespReplyReader();
+  RespReplyReader(const RespReplyReader&) = delete;
+  RespReplyReader& operator=(const RespReplyReader&) = delete;
+
+  // Bytes as they came (any split). False when they are not RESP: error() says what.
+  bool feed(const char* data, size_t size);
+  const std::string& error() const { return error_; }
+  // Whole replies not taken yet.
+  size_t ready() const { return ready_; }
+  bool take(RedisReply& reply);
+
+ private:
+  bool fail(std::string what);
+  bool take_from_hiredis();
+
+  redisReader* reader_ = nullptr;
+  bool reader_busy_ = false;  // hiredis holds part of a reply: what comes next goes to it
+  // `oks_before` +OK replies come before each of these, and ok_tail_ after the last.
+  struct Parsed {
+    uint64_t oks_before = 0;
+    RedisReply reply;
+  };
+  std::deque<Parsed> parsed_;
+  uint64_t ok_tail_ = 0;
+  size_t ready_ = 0;
+  std::string partial_;  // the start of a reply line whose end has not come yet
+  std::string error_;
+};
+
 class RedisConnection {
  public:
   // Connects (within timeout_ms), authenticates and PINGs; throws Error(kTargetUnavailable) when
@@ -111,11 +152,11 @@ class RedisConnection {
   // after timeout_ms without the reply.
   RedisReply call(std::initializer_list<std::string_view> args, int timeout_ms = 30000);
 
-  // Pipelining: append commands to out(), then say how many with queued(n).
+  // Pipelining: append one command to out(), then mark its end with end_command().
   std::string& out() { return out_; }
-  void queued(size_t commands) { in_flight_ += commands; }
+  void end_command();
   // Commands sent or queued whose replies have not been taken yet.
-  size_t in_flight() const { return in_flight_; }
+  size_t in_flight() const { return sizes_.size(); }
   // Bytes queued and not yet written to the socket.
   size_t unsent() const { return out_.size() - sent_; }
   // Writes what is queued and reads what has arrived, waiting at most timeout_ms for either to
@@ -129,8 +170,12 @@ class RedisConnection {
   short poll_events() const;
   // Called by a caller that polled fd(): writes and reads without waiting.
   void on_ready(short revents);
-  // The next reply, in command order; false when none has come yet.
-  bool take_reply(RedisReply& reply);
+  // The next reply, in command order; false when none has come yet. `command` (when given) is
+  // set to the bytes of the command it answers, valid until the next call that appends to or
+  // writes out().
+  bool take_reply(RedisReply& reply, std::string_view* command = nullptr);
+  // The commands not answered yet, in order (those of a broken connection, to resend them).
+  std::vector<std::string_view> unanswered() const;
 
  private:
   void connect_socket(int timeout_ms);
@@ -140,6 +185,7 @@ class RedisConnection {
   void release() noexcept;  // closes everything (the destructor; a constructor that throws)
   void write_some();
   void read_some();
+  void ingest(const char* data, size_t size);
   [[noreturn]] void broken(const std::string& what);
 
   RedisEndpoint endpoint_;
@@ -148,11 +194,12 @@ class RedisConnection {
   // TLS: a write that needs the socket readable first, or a read that needs it writable.
   bool write_wants_read_ = false, read_wants_write_ = false;
   bool write_blocked_ = false;  // the last write found the socket full
-  redisReader* reader_ = nullptr;
+  RespReplyReader replies_;
+  // out_: [0, acked_) answered (dropped now and then), [acked_, sent_) sent, [sent_, marked_)
+  // whole commands to send, [marked_, end) a command being appended.
   std::string out_;
-  size_t sent_ = 0;
-  size_t in_flight_ = 0;
-  std::deque<RedisReply> replies_;
+  size_t acked_ = 0, sent_ = 0, marked_ = 0;
+  std::deque<uint64_t> sizes_;  // of the commands not answered yet, in order
 };
 
 }  // namespace rdbrekey

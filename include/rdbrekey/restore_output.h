@@ -10,9 +10,9 @@
 // reply stops the restore with a message naming the key, the node and what to do.
 //
 // Commands are pipelined: many in flight per connection, all connections polled together, with
-// the bytes in flight bounded by a window (their copies are kept until acknowledged, to be
-// resent). Memory: about three times the window (each command is held for resending and, until
-// written, in its connection's buffer), plus twice the largest value (a value is assembled whole
+// the bytes in flight bounded by a window (a connection keeps each command's bytes until its reply,
+// to resend it). Memory: about twice the window (a connection's buffer drops what was answered
+// now and then, not at every reply), plus twice the largest value (a value is assembled whole
 // before it is sent; values above the target's proto-max-bulk-len are refused).
 //
 // A live server cannot take back what it was sent: discardable() is false, so the converter
@@ -39,7 +39,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rdbrekey/byte_sink.h"
@@ -154,7 +156,10 @@ class RestoreOutput final : public Output {
 
  private:
   struct Pending {
-    std::string command;     // the whole command, to resend
+    // The whole command while it is off any connection (waiting to be resent); empty while a
+    // connection holds it (RedisConnection keeps a command's bytes until its reply).
+    std::string command;
+    uint64_t size = 0;       // its bytes
     uint16_t slot = 0;
     bool asking = false;     // preceded by ASKING (its reply is taken first)
     bool function = false;
@@ -190,15 +195,17 @@ class RestoreOutput final : public Output {
   RedisReply call(size_t node, std::initializer_list<std::string_view> args);
   void read_topology();
   void apply_topology(const RedisReply& slots, const std::string& from);
-  void send(Pending p, size_t node);
-  // Connects to the node when it has no connection; when that fails for now, `p` goes to the
-  // retries (after a back-off) and false is returned; past max_reconnects in a row it throws.
-  bool connect_or_defer(size_t node, Pending& p);
+  // Queues `p` on the node's connection: its command made from `args`, or (none given) the one
+  // it holds. When the node cannot be reached for now, `p` goes to the retries (after a
+  // back-off) and false is returned; past max_reconnects in a row it throws.
+  bool send(Pending p, size_t node, std::span<const std::string_view> args = {});
   void send_key(std::string_view name, const std::string& payload, const KeyPrefix& prefix, uint64_t seq);
   // Sends, reads and handles replies until the bytes in flight are at most `limit`.
   void pump_until(size_t limit);
   void pump_once(int timeout_ms);
-  void handle(size_t node, Pending p, const RedisReply& reply);
+  // `command`: the bytes of p's command, as its connection holds them (valid until it is
+  // written to again).
+  void handle(size_t node, Pending p, const RedisReply& reply, std::string_view command);
   void resend_due();
   void take_replies(size_t node);
   void connection_broke(size_t node, const Error& why);
