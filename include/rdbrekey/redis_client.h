@@ -157,8 +157,6 @@ class RedisConnection {
   void end_command();
   // Commands sent or queued whose replies have not been taken yet.
   size_t in_flight() const { return sizes_.size(); }
-  // Bytes queued and not yet written to the socket.
-  size_t unsent() const { return out_.size() - sent_; }
   // Writes what is queued and reads what has arrived, waiting at most timeout_ms for either to
   // make progress (0: do not wait). Throws Error(kTargetUnavailable) when the connection breaks.
   void pump(int timeout_ms);
