@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake pkg-config libcli11-dev libfmt-dev liblzf-dev libxxhash-dev nlohmann-json3-dev libhiredis-dev libssl-dev libgtest-dev libbenchmark-dev
+packages=(build-essential cmake pkg-config libcli11-dev libfmt-dev liblzf-dev libxxhash-dev nlohmann-json3-dev libhiredis-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev libgtest-dev libbenchmark-dev
           redis-server redis-tools openssl)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,15 @@
 #include "rdbrekey/byte_sink.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "rdbrekey/crc64.h"
+#include "rdbrekey/error.h"
 #include "rdbrekey/signals.h"
 
 namespace rdbrekey {
@@ -173,5 +180,31 @@ void ByteSink::prepare() {
   flush_buffer();
   drain();
 }
+
+FdSink::FdSink(std::string name, int fd) : name_(std::move(name)), fd_(fd) { start_background(); }
+
+FdSink::~FdSink() { stop_background(); }
+
+void FdSink::write_out(const uint8_t* data, size_t size) {
+  while (size) {
+    ssize_t n = ::write(fd_, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw Error(errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? Errc::kNoSpace : Errc::kWriteFailed,
+                  fmt::format("{}: write failed after {} bytes: {}{}", name_, bytes_written(), std::strerror(errno),
+                              errno == EPIPE ? " (the reader went away)" : ""));
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void FdSink::prepare() {
+  ByteSink::prepare();
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && ::fsync(fd_) != 0)
+    throw Error(Errc::kWriteFailed, fmt::format("{}: fsync failed: {}", name_, std::strerror(errno)));
+}
+
+void FdSink::cancel() noexcept { stop_background(); }
 
 }  // namespace rdbrekey

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
 
 #include "rdbrekey/byte_sink.h"
+#include "rdbrekey/compression.h"
 #include "rdbrekey/crc64.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/signals.h"
@@ -233,23 +235,18 @@ void MappedFileSource::after_flush() {
 namespace {
 
 // Refuses what is recognisably not an RDB file, saying what to do instead (the first bytes
-// are only looked at, not consumed).
-void refuse_known_non_rdb(ByteSource& src) {
+// are only looked at, not consumed). `compressed`: the source is already a decompressed one.
+void refuse_known_non_rdb(ByteSource& src, bool compressed) {
   if (!src.ensure(5)) return;  // the scanner reports short inputs
   const uint8_t* p = src.pos();
-  const char* what = nullptr;
-  const char* fix = nullptr;
-  if (p[0] == 0x1f && p[1] == 0x8b) {
-    what = "gzip data", fix = "decompress it first (zcat FILE | rdbrekey convert - ...)";
-  } else if (p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd) {
-    what = "zstd data", fix = "decompress it first (zstdcat FILE | rdbrekey convert - ...)";
-  } else if (p[0] == 0x04 && p[1] == 0x22 && p[2] == 0x4d && p[3] == 0x18) {
-    what = "lz4 data", fix = "decompress it first (lz4cat FILE | rdbrekey convert - ...)";
-  } else if (std::memcmp(p, "$EOF:", 5) == 0) {
-    what = "a diskless-replication stream", fix = "strip the $EOF:<mark> framing first";
-  }
-  if (what)
-    throw Error(Errc::kNotRdb, fmt::format("{}: not an RDB file: this is {}; {}", src.name(), what, fix));
+  if (Codec c = codec_of_magic(p, src.available()); c != Codec::kNone && compressed)
+    throw Error(Errc::kNotRdb, fmt::format("{}: not an RDB file: the decompressed data is {} data again; decompress "
+                                           "the outer layer first ({})",
+                                           src.name(), codec_name(c), "e.g. zcat FILE > FILE2"));
+  if (std::memcmp(p, "$EOF:", 5) == 0)
+    throw Error(Errc::kNotRdb, fmt::format("{}: not an RDB file: this is a diskless-replication stream; strip the "
+                                           "$EOF:<mark> framing first (redis-cli --rdb FILE does)",
+                                           src.name()));
 }
 
 }  // namespace
@@ -284,7 +281,10 @@ std::unique_ptr<ByteSource> open_input(const std::string& path) {
   } else {
     src = std::make_unique<FdSource>(name, fd, owns, S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0);
   }
-  refuse_known_non_rdb(*src);
+  // Compressed data is recognised by its magic, never by the file's name, and streamed.
+  Codec codec = src->ensure(4) ? codec_of_magic(src->pos(), src->available()) : Codec::kNone;
+  if (codec != Codec::kNone) src = std::make_unique<DecompressingSource>(std::move(src), codec);
+  refuse_known_non_rdb(*src, codec != Codec::kNone);
   return src;
 }
 
@@ -295,6 +295,49 @@ OpenedInputs open_inputs(const std::vector<std::string>& paths) {
     in.sources.push_back(in.owned.back().get());
   }
   return in;
+}
+
+std::unique_ptr<ByteSource> spool_to_temp_file(ByteSource& src) {
+  const char* env = std::getenv("TMPDIR");
+  std::string dir = env && *env ? env : "/tmp";
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {  // a file system without O_TMPFILE: a named file, unlinked at once
+    std::string templ = dir + "/rdbrekey-spool-XXXXXX";
+    fd = ::mkostemp(templ.data(), O_CLOEXEC);
+    if (fd >= 0) ::unlink(templ.c_str());
+  }
+  if (fd < 0)
+    throw Error(Errc::kCannotOpen, fmt::format("{}: cannot create a spool file in {} (TMPDIR) to read the input twice: {}",
+                                               src.name(), dir, std::strerror(errno)));
+  uint64_t size = 0;
+  try {
+    while (src.ensure(1)) {
+      const uint8_t* p = src.pos();
+      size_t n = src.available();
+      for (size_t done = 0; done < n;) {
+        ssize_t w = ::write(fd, p + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0)
+          throw Error(errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? Errc::kNoSpace : Errc::kWriteFailed,
+                      fmt::format("{}: cannot spool the input to {} (TMPDIR) after {} bytes: {}", src.name(), dir,
+                                  size + done, std::strerror(errno)));
+        done += static_cast<size_t>(w);
+      }
+      size += n;
+      src.advance(n);
+      src.checkpoint();
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (size == 0) return std::make_unique<FdSource>(src.name(), fd, true, 0);
+  try {
+    return std::make_unique<MappedFileSource>(src.name(), fd, size);
+  } catch (const Error&) {
+    ::close(fd);
+    throw;
+  }
 }
 
 }  // namespace rdbrekey

@@ -15,6 +15,7 @@
 
 #include "rdbrekey/atomic_file_sink.h"
 #include "rdbrekey/commit.h"
+#include "rdbrekey/compression.h"
 #include "rdbrekey/converter.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/manifest.h"
@@ -75,6 +76,41 @@ class OutputDirectory {
   bool created_ = false, kept_ = false;
 };
 
+// One output RDB: an atomic file (standard output for "-"; nothing in a dry run), compressed
+// when --compress or the name asks for it.
+struct OutputFile {
+  std::unique_ptr<ByteSink> sink;         // what the RDB is written to
+  AtomicFileSink* file = nullptr;         // the file under it (null: standard output, a dry run)
+  CompressingSink* compressor = nullptr;  // null: not compressed
+
+  OutputFile(const ConvertOptions& options, const std::string& path, size_t buffer = 1 << 20,
+             std::shared_ptr<BackgroundWriter> writer = nullptr) {
+    if (options.dry_run) {
+      sink = std::make_unique<NullSink>();
+      return;
+    }
+    if (path == "-") {
+      sink = std::make_unique<FdSink>("<stdout>", STDOUT_FILENO);
+    } else {
+      auto f = std::make_unique<AtomicFileSink>(path, options.overwrite, buffer, true, std::move(writer));
+      file = f.get();
+      sink = std::move(f);
+    }
+    Compression how = options.compress ? *options.compress : Compression{codec_of_path(path), 0};
+    if (how.codec != Codec::kNone) {
+      auto c = std::make_unique<CompressingSink>(std::move(sink), how);
+      compressor = c.get();
+      sink = std::move(c);
+    }
+  }
+  // Fills in what was written on disk.
+  void describe(ConvertResult& result) const {
+    if (!compressor) return;
+    result.output_codec = compressor->codec();
+    result.output_compressed_bytes += compressor->compressed_bytes();
+  }
+};
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -89,23 +125,24 @@ ConvertResult convert_to_file(const ConvertOptions& options) {
   check_output_paths(options.inputs, outputs, options.overwrite);
   // The outputs first: opening an input may wait for its first bytes (a pipe being sniffed), and
   // an output that cannot be created should fail before that.
-  std::unique_ptr<AtomicFileSink> file;
-  std::unique_ptr<ByteSink> nowhere;
-  if (options.dry_run) nowhere = std::make_unique<NullSink>();
-  else file = std::make_unique<AtomicFileSink>(options.output, options.overwrite);
+  if (options.output == "-" && options.verify_output)
+    throw Error(Errc::kBadOption, "--verify reads the written file back: with -o - there is none (verify it where "
+                                  "it lands: rdbrekey verify FILE)");
+  OutputFile file(options, options.output);
   SideFile report;
   if (!options.report.empty()) report.sink = std::make_unique<AtomicFileSink>(options.report, options.overwrite);
-  RdbFileOutput out(file ? static_cast<ByteSink&>(*file) : *nowhere);
+  RdbFileOutput out(*file.sink);
   OpenedInputs inputs = open_inputs(options.inputs);
 
   auto start = std::chrono::steady_clock::now();
   ConvertResult result = convert(options, inputs.sources, out);
   out.prepare();  // complete and durable under its temporary name
-  if (file && options.verify_output) {
-    verify_written(file->temp_path(), result.keys_written);
+  if (file.file && options.verify_output) {
+    verify_written(file.file->temp_path(), result.keys_written);
     result.output_verified = true;
   }
   result.output_bytes = out.bytes_written();
+  file.describe(result);
   result.seconds = seconds_since(start);
   std::vector<Committable*> group{&out};
   if (report.sink) {
@@ -120,6 +157,8 @@ ConvertResult convert_to_file(const ConvertOptions& options) {
 ConvertResult convert_to_shards(const ConvertOptions& options) {
   const ClusterTopology& topology = *options.cluster;
   std::vector<std::string> names = shard_file_names(topology);
+  if (options.compress && options.compress->codec != Codec::kNone)  // the files say what they are
+    for (auto& name : names) (name += ".") += compressed_extension(options.compress->codec);
   OutputDirectory dir(options.output_dir.empty() ? "." : options.output_dir);
   std::vector<OutputPath> outputs;
   if (!options.dry_run) {
@@ -136,12 +175,12 @@ ConvertResult convert_to_shards(const ConvertOptions& options) {
   size_t n = names.size();
   size_t buffer = n <= 16 ? size_t{1} << 20 : std::max<size_t>(64 << 10, (size_t{16} << 20) / n);
   auto writer = options.dry_run ? nullptr : std::make_shared<BackgroundWriter>();
-  std::vector<std::unique_ptr<ByteSink>> sinks;
+  std::vector<OutputFile> files;
   std::vector<ByteSink*> sink_ptrs;
+  files.reserve(names.size());
   for (const auto& name : names) {
-    if (options.dry_run) sinks.push_back(std::make_unique<NullSink>());
-    else sinks.push_back(std::make_unique<AtomicFileSink>(dir.file(name), options.overwrite, buffer, true, writer));
-    sink_ptrs.push_back(sinks.back().get());
+    files.emplace_back(options, dir.file(name), buffer, writer);
+    sink_ptrs.push_back(files.back().sink.get());
   }
   SideFile manifest, report;
   if (!options.dry_run) manifest.sink = std::make_unique<AtomicFileSink>(dir.file("manifest.json"), options.overwrite);
@@ -162,8 +201,8 @@ ConvertResult convert_to_shards(const ConvertOptions& options) {
     result.shards.push_back({options.dry_run ? names[i] : dir.file(names[i]), p.id, p.address(),
                              format_ranges(p.slots), f.keys_written(), f.keys_with_ttl(), f.bytes_written(),
                              f.checksum()});
-    if (!options.dry_run && options.verify_output)
-      verify_written(static_cast<AtomicFileSink&>(*sinks[i]).temp_path(), f.keys_written());
+    if (files[i].file && options.verify_output) verify_written(files[i].file->temp_path(), f.keys_written());
+    files[i].describe(result);
   }
   result.output_verified = !options.dry_run && options.verify_output;
   for (const auto& [name, q] : out.queues().queues())

@@ -424,24 +424,26 @@ ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>
   auto start = std::chrono::steady_clock::now();
   check_input_numbers(options, sources.size());
   bool decide_first = options.on_collision != CollisionPolicy::kError || !out.discardable();
+  // Reading twice needs inputs that stay in place: a pipe or a decompressed input is first
+  // copied to an unlinked temporary file (its size in disk space, documented in --help).
+  std::vector<std::unique_ptr<ByteSource>> spooled;
+  std::vector<ByteSource*> stable_sources = sources;
   if (decide_first)
-    for (ByteSource* src : sources)
-      if (!src->stable())
-        throw Error(Errc::kNeedsSeekableInput,
-                    fmt::format("{}: {} reads the input twice; give it a regular file, not a pipe", src->name(),
-                                options.on_collision != CollisionPolicy::kError
-                                    ? "--on-collision keep-first/keep-last"
-                                    : "restore (every collision is decided before the first command is sent)"));
+    for (ByteSource*& src : stable_sources)
+      if (!src->stable()) {
+        spooled.push_back(spool_to_temp_file(*src));
+        src = spooled.back().get();
+      }
   KeyPolicy policy(options.key_policy());
   ConvertResult decided;
   LeftOutKeys losers;
   if (decide_first) {
     DiscardOutput nowhere;
-    losers = Conversion<DiscardOutput>(options, policy, decided, LeftOutKeys{}, nowhere).run(sources);
+    losers = Conversion<DiscardOutput>(options, policy, decided, LeftOutKeys{}, nowhere).run(stable_sources);
   }
   ConvertResult result;
   if (decide_first) {
-    Rewound again(sources);
+    Rewound again(stable_sources);
     if (!run_pass(options, policy, result, losers, out, again.sources).empty() || result.collisions != 0)
       throw Error(Errc::kInternal, "collisions remain after leaving keys out");
     result.collisions = decided.collisions;

@@ -18,7 +18,6 @@ const char* errc_name(Errc code) {
     case Errc::kOutputIsInput: return "output is an input";
     case Errc::kNotRegularFile: return "not a regular file";
     case Errc::kSameFileTwice: return "same file twice";
-    case Errc::kNeedsSeekableInput: return "needs a seekable input";
     case Errc::kTooMany: return "too many";
     case Errc::kBadTopology: return "bad topology";
     case Errc::kCannotOpen: return "cannot open";

@@ -86,6 +86,7 @@ void check_output_paths(const std::vector<std::string>& inputs, const std::vecto
   std::vector<std::pair<FileId, const OutputPath*>> out_ids;
   for (const OutputPath& out : outputs) {
     const std::string& path = out.path;
+    if (path == "-" && out.option == "--output") continue;  // standard output
     if (path.empty() || path == "-")
       throw Error(Errc::kBadOption,
                   fmt::format("{} \"{}\": writing to standard output is not supported", out.option, path));

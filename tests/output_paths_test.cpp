@@ -92,7 +92,9 @@ TEST(OutputPaths, OutputsAreDistinctAndNotReplacedUnlessAsked) {
   test::write_file(dir.file("o.rdb"), "old");
   EXPECT_EQ(code_of({}, {{"--output", dir.file("o.rdb")}}, false), Errc::kOutputExists);
   EXPECT_EQ(code_of({}, {{"--output", dir.file("o.rdb")}}, true), std::nullopt);
-  EXPECT_EQ(code_of({}, {{"--output", "-"}}, true), Errc::kBadOption);
+  EXPECT_EQ(code_of({}, {{"--output", "-"}}, false), std::nullopt);  // standard output
+  EXPECT_EQ(code_of({}, {{"--report", "-"}}, true), Errc::kBadOption);
+  EXPECT_EQ(code_of({}, {{"--output", ""}}, true), Errc::kBadOption);
 }
 
 TEST(AtomicFileSink, CommitTogetherIsAllOrNothing) {

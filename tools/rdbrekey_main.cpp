@@ -23,6 +23,7 @@
 #include <string>
 
 #include "rdbrekey/atomic_file_sink.h"
+#include "rdbrekey/compression.h"
 #include "rdbrekey/converter.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/key_rules.h"
@@ -55,7 +56,6 @@ ExitCode exit_code_of(Errc code) {
     case Errc::kOutputIsInput:
     case Errc::kNotRegularFile:
     case Errc::kSameFileTwice:
-    case Errc::kNeedsSeekableInput:
     case Errc::kTooMany:
     case Errc::kBadTopology:
       return ExitCode::kUsage;
@@ -261,9 +261,9 @@ std::string dropped_text(const DbStats& s) {
 }
 
 // What was read and decided: inputs, databases, collisions left out, guards.
-void print_reading(const ConvertOptions& opt, const ConvertResult& r) {
+void print_reading(std::FILE* out, const ConvertOptions& opt, const ConvertResult& r) {
   for (const auto& in : r.inputs) {
-    fmt::print("input   {}  {}  {} bytes, checksum {}{}\n", in.path, in.version.magic(), fmt_count(in.bytes),
+    fmt::print(out, "input   {}  {}  {} bytes, checksum {}{}\n", in.path, in.version.magic(), fmt_count(in.bytes),
                in.version.has_checksum() ? (in.checksum_verified ? "verified" : "disabled in the file (0)")
                                          : "none (RDB < 5)",
                in.trailing_bytes ? fmt::format(", {}{} bytes after the end marker ignored (not read)",
@@ -276,58 +276,63 @@ void print_reading(const ConvertOptions& opt, const ConvertResult& r) {
     std::string who = s.prefix.empty() ? fmt::format("(unmapped: {})", opt.unmapped == UnmappedPolicy::kKeep ? "kept" : "dropped")
                                        : fmt::format("-> {}:", s.prefix);
     if (several && (id == r.dbs.begin()->first || std::prev(r.dbs.find(id))->first.input != id.input))
-      fmt::print("from    {}\n", r.inputs[id.input].path);
-    fmt::print("db {:<4} {:<28} {:>12} keys: {} renamed, {} already prefixed, {} hashtagged{}{}{}{}\n", id.db, who,
+      fmt::print(out, "from    {}\n", r.inputs[id.input].path);
+    fmt::print(out, "db {:<4} {:<28} {:>12} keys: {} renamed, {} already prefixed, {} hashtagged{}{}{}{}\n", id.db, who,
                fmt_count(s.keys_read), fmt_count(s.renamed), fmt_count(s.already_prefixed), fmt_count(s.hashtagged),
                s.kept_unmapped ? fmt::format(", {} kept unrenamed", fmt_count(s.kept_unmapped)) : "",
                dropped_text(s),
                s.guard_sources ? fmt::format(", {} merged into the guard", fmt_count(s.guard_sources)) : "",
                s.empty_key ? fmt::format(" (the empty key became \"{}:\")", s.prefix) : "");
     for (const auto& [from, to] : s.samples)
-      fmt::print("          {} -> {}\n", quote_bytes(from.data(), from.size()), quote_bytes(to.data(), to.size()));
+      fmt::print(out, "          {} -> {}\n", quote_bytes(from.data(), from.size()), quote_bytes(to.data(), to.size()));
   }
   for (const auto& d : r.collision_drops)
-    fmt::print("collision {}: left out {}, kept {}\n", quote_bytes(d.name.data(), d.name.size()), d.dropped, d.kept);
+    fmt::print(out, "collision {}: left out {}, kept {}\n", quote_bytes(d.name.data(), d.name.size()), d.dropped, d.kept);
   for (const auto& g : r.guards)
-    fmt::print("guard   {} = {}{}\n", g.key, g.value, g.kept_existing ? " (kept: larger than --data-version)" : "");
+    fmt::print(out, "guard   {} = {}{}\n", g.key, g.value, g.kept_existing ? " (kept: larger than --data-version)" : "");
   if (r.aux_dropped || r.slot_records_dropped)
-    fmt::print("dropped {} AUX field(s) (replication ids, slot info, other inputs' AUX), {} slot record(s)\n",
+    fmt::print(out, "dropped {} AUX field(s) (replication ids, slot info, other inputs' AUX), {} slot record(s)\n",
                r.aux_dropped, r.slot_records_dropped);
-  if (r.functions || r.module_aux) fmt::print("kept    {} function librar{}, {} module aux record(s)\n", r.functions,
+  if (r.functions || r.module_aux) fmt::print(out, "kept    {} function librar{}, {} module aux record(s)\n", r.functions,
                                               r.functions == 1 ? "y" : "ies", r.module_aux);
 }
 
-void print_summary(const ConvertOptions& opt, const ConvertResult& r) {
-  print_reading(opt, r);
+// On `out`: standard output, or standard error when the RDB goes to standard output.
+void print_summary(std::FILE* out, const ConvertOptions& opt, const ConvertResult& r) {
+  print_reading(out, opt, r);
   DbStats t = r.totals();
   double kpm = r.seconds > 0 ? static_cast<double>(t.keys_read) / r.seconds * 60.0 : 0.0;
   if (opt.cluster) {
     for (const auto& f : r.shards)
-      fmt::print("shard   {}  {} keys ({} with TTL), {} bytes  for {}slots {}\n", f.path, fmt_count(f.keys),
+      fmt::print(out, "shard   {}  {} keys ({} with TTL), {} bytes  for {}slots {}\n", f.path, fmt_count(f.keys),
                  fmt_count(f.keys_with_ttl), fmt_count(f.bytes),
                  !f.address.empty()   ? f.address + " "
                  : !f.node_id.empty() ? "node " + f.node_id.substr(0, 12) + " "
                                       : std::string(),
                  f.slots.empty() ? "(none)" : f.slots);
     for (const auto& q : r.split_queues)
-      fmt::print("warning queue {} has keys in more than one slot (keys already prefixed without the hashtag): a "
+      fmt::print(out, "warning queue {} has keys in more than one slot (keys already prefixed without the hashtag): a "
                  "multi-key command over them fails with CROSSSLOT\n",
                  quote_bytes(q.data(), q.size()));
-    fmt::print("output  {}  {}  {} files, {} keys (db 0), {} bytes{}{}\n",
+    fmt::print(out, "output  {}  {}  {} files, {} keys (db 0), {} bytes{}{}\n",
                opt.dry_run ? "(dry run: nothing written)" : opt.output_dir, r.output_version.magic(), r.shards.size(),
                fmt_count(r.keys_written), fmt_count(r.output_bytes), r.output_verified ? ", read back and verified" : "",
                opt.dry_run ? "" : ", manifest.json beside them");
   } else {
-    fmt::print("output  {}  {}  {} keys (db 0), {} bytes{}\n", opt.dry_run ? "(dry run: nothing written)" : opt.output,
+    fmt::print(out, "output  {}  {}  {} keys (db 0), {} bytes{}{}\n",
+               opt.dry_run ? "(dry run: nothing written)" : opt.output == "-" ? "<stdout>" : opt.output,
                r.output_version.magic(), fmt_count(r.keys_written), fmt_count(r.output_bytes),
+               r.output_compressed_bytes ? fmt::format(" ({}: {} bytes)", codec_name(r.output_codec),
+                                                       fmt_count(r.output_compressed_bytes))
+                                         : "",
                r.output_verified ? ", read back and verified" : "");
   }
-  fmt::print("total   {} keys read: {} written ({} renamed, {} already prefixed, {} hashtagged, {} kept unrenamed), "
+  fmt::print(out, "total   {} keys read: {} written ({} renamed, {} already prefixed, {} hashtagged, {} kept unrenamed), "
              "{} dropped, {} merged into guards; {} guard(s) written\n",
              fmt_count(t.keys_read), fmt_count(t.written()), fmt_count(t.renamed), fmt_count(t.already_prefixed),
              fmt_count(t.hashtagged), fmt_count(t.kept_unmapped), fmt_count(t.dropped()), fmt_count(t.guard_sources),
              r.guards.size());
-  fmt::print("time    {:.3f} s, {} keys/min\n", r.seconds, fmt_count(static_cast<uint64_t>(kpm)));
+  fmt::print(out, "time    {:.3f} s, {} keys/min\n", r.seconds, fmt_count(static_cast<uint64_t>(kpm)));
 }
 
 // Prints to standard output, ignoring a reader that went away (EPIPE): what the tool did does
@@ -355,7 +360,7 @@ struct ConvertCommand {
   ConvertOptions opt;
   std::vector<std::string> app_args;
   std::string unmapped = "error", rdb_version = "auto", data_version = "2", on_collision = "error";
-  std::string progress_mode = "auto", drop_expired, aux_from, cluster;
+  std::string progress_mode = "auto", drop_expired, aux_from, cluster, compress;
   bool quiet = false;
 
   void add_to(CLI::App& app);
@@ -374,7 +379,12 @@ void ConvertCommand::add_to(CLI::App& app) {
   cmd->add_option("inputs", opt.inputs, "Input RDB file(s); - reads standard input")->required();
   cmd->add_option("-o,--output", opt.output,
                   "Output RDB file (written atomically: temp file, fsync, rename); never an input, and only a "
-                  "regular file is ever replaced");
+                  "regular file is ever replaced. - writes standard output (the summary then goes to standard "
+                  "error). A name ending in .gz, .lz4 or .zst is compressed so");
+  cmd->add_option("--compress", compress,
+                  "Compress the output (each shard file with --cluster): gzip, lz4 or zstd, optionally :LEVEL "
+                  "(gzip:9, zstd:19; zstd uses one worker per core), or none; default: by the output's name. "
+                  "Compressed inputs (gzip, lz4, zstd) are recognised by their first bytes and need no option");
   cmd->add_option("--cluster", cluster,
                   "Instead of -o: one RDB per primary of a cluster, each holding exactly the keys of its hash slots. "
                   "TOPOLOGY: a file with the output of CLUSTER NODES (or a nodes.conf) or of CLUSTER SHARDS (as "
@@ -459,6 +469,11 @@ void ConvertCommand::check_and_fill_options() {
                   fmt::format("--rdb-version \"{}\": expected auto, 1..14, REDIS0001..REDIS0014 or VALKEY080",
                               rdb_version));
   }
+  if (!compress.empty()) {
+    std::string why;
+    opt.compress = parse_compression(compress, why);
+    if (!opt.compress) throw Error(Errc::kBadOption, fmt::format("--compress \"{}\": {}", compress, why));
+  }
   if (opt.dry_run) opt.sample_renames = 20;
   opt.on_collision = on_collision == "keep-first"  ? CollisionPolicy::kKeepFirst
                      : on_collision == "keep-last" ? CollisionPolicy::kKeepLast
@@ -522,7 +537,10 @@ auto with_progress_line(const std::string& mode, std::function<void(const Progre
 int ConvertCommand::run() {
   check_and_fill_options();
   ConvertResult result = with_progress_line(progress_mode, opt.progress, [&] { return convert(opt); });
-  if (!quiet) print_ignoring_closed_stdout([&] { print_summary(opt, result); });
+  if (!quiet) {
+    if (opt.output == "-") print_summary(stderr, opt, result);  // standard output holds the RDB
+    else print_ignoring_closed_stdout([&] { print_summary(stdout, opt, result); });
+  }
   if (!result.collision_report.empty()) {
     print_error("error", result.collision_report);
     return static_cast<int>(exit_code_of(Errc::kCollision));
@@ -638,7 +656,7 @@ struct RestoreCommand {
   }
 
   void print(const RestoreResult& r) {
-    print_reading(opt.convert, r.convert);
+    print_reading(stdout, opt.convert, r.convert);
     fmt::print("target  {}  {}{}, records as {}, DUMP footer version {}\n", parse_redis_url(opt.to).endpoint.address(),
                r.target.server, r.target.cluster ? " (cluster)" : "", r.target.holds.magic(), r.target.payload_version);
     for (const NodeTally& t : r.nodes) {

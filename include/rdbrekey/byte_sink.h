@@ -161,6 +161,25 @@ class MemorySink final : public ByteSink {
   std::vector<uint8_t> data_;
 };
 
+// An open file descriptor that cannot be renamed into place: standard output (`-o -`). It writes
+// on a second thread while the conversion goes on; prepare() delivers everything (and fsyncs
+// a regular file). What was written cannot be taken back: cancel() only stops, and a reader
+// of a cancelled stream sees it cut short (an RDB without its trailer, which no server loads).
+class FdSink final : public ByteSink {
+ public:
+  FdSink(std::string name, int fd);
+  ~FdSink() override;
+  void prepare() override;
+  void cancel() noexcept override;
+
+ protected:
+  void write_out(const uint8_t* data, size_t size) override;
+
+ private:
+  std::string name_;
+  int fd_;
+};
+
 // Counts and checksums, writes nothing (dry runs). It accepts patches like a file does, so
 // that a dry run writes (and counts) exactly the bytes of the real output.
 class NullSink final : public ByteSink {

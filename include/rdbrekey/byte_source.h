@@ -12,9 +12,11 @@
 //   └─ StreamingSource    bytes read a chunk at a time into a buffer of its own: a subclass
 //      │                  only says how to get more (read_some)
 //      └─ FdSource        a pipe, standard input, a file that cannot be mapped (read(2))
-//                         (decompressors wrapping another source slot in here)
+//      └─ DecompressingSource  gzip/lz4/zstd data of another source, decompressed
+//                         as it is read (compression.h)
 //   open_input(path)      opens a path ("-": standard input) as the right source, after
-//                         sniffing its first bytes
+//                         sniffing its first bytes (compressed data is wrapped in a
+//                         DecompressingSource)
 #pragma once
 
 #include <cstddef>
@@ -207,10 +209,17 @@ class MappedFileSource final : public ByteSource {
 };
 
 // Opens a path as a source: "-" is standard input; a regular file is mapped (read with read(2)
-// when it cannot be); anything else is read with read(2). The first bytes are sniffed: a
-// compressed file or a replication stream is refused with what to do (Error kNotRdb); a
+// when it cannot be); anything else is read with read(2). The first bytes are sniffed: gzip,
+// LZ4-frame and zstd data is decompressed as it is read (whatever the file's name); a
+// replication stream is refused with what to do (Error kNotRdb); a
 // directory or a missing file is Error kCannotOpen.
 std::unique_ptr<ByteSource> open_input(const std::string& path);
+
+// A stable copy of a source that is not (a pipe, a decompressed input), for what reads an input
+// twice: every remaining byte of `src` is copied to an unlinked temporary file in $TMPDIR
+// (default /tmp), which is then mapped. Costs the input's (decompressed) size in disk space
+// while the command runs; nothing is left behind. Errors: kCannotOpen, kNoSpace, kWriteFailed.
+std::unique_ptr<ByteSource> spool_to_temp_file(ByteSource& src);
 
 // Every input of a command, opened in order: the sources, and their owners.
 struct OpenedInputs {

@@ -13,6 +13,7 @@
 #include "rdbrekey/byte_sink.h"
 #include "rdbrekey/byte_source.h"
 #include "rdbrekey/cluster_topology.h"
+#include "rdbrekey/compression.h"
 #include "rdbrekey/key_policy.h"
 #include "rdbrekey/output.h"
 #include "rdbrekey/progress.h"
@@ -39,6 +40,8 @@ struct ConvertOptions {
   CollisionPolicy on_collision = CollisionPolicy::kError;
   uint64_t data_version = 2;                 // 0: no start-up guard
   std::optional<RdbVersion> target;          // nullopt: chosen from the inputs
+  // How the output files are compressed; nullopt: by the name (.gz, .lz4, .zst; else none).
+  std::optional<Compression> compress;
   bool overwrite = false;
   bool dry_run = false;                      // read everything, write nothing
   bool verify_output = false;                // re-read the written file before committing it
@@ -95,6 +98,8 @@ struct ConvertResult {
   RdbVersion output_version;
   uint64_t keys_written = 0;
   uint64_t output_bytes = 0;
+  Codec output_codec = Codec::kNone;     // how the output file(s) were compressed
+  uint64_t output_compressed_bytes = 0;  // their size on disk (0 when not compressed)
   uint64_t aux_kept = 0, aux_dropped = 0;
   uint64_t functions = 0, module_aux = 0;
   uint64_t slot_records_dropped = 0;

@@ -17,7 +17,6 @@ enum class Errc : uint8_t {
   kOutputIsInput,       // an output (or the report) is one of the inputs, under any name
   kNotRegularFile,      // an output is a device, FIFO, socket or directory
   kSameFileTwice,       // one input given twice, or two outputs naming one file
-  kNeedsSeekableInput,  // an option that reads an input twice, given a pipe
   kTooMany,             // more inputs or output files than the tool takes at once
   kBadTopology,         // a cluster topology that cannot be read, or slots uncovered or owned twice
   // An input cannot be read or an output written.

@@ -26,7 +26,6 @@ struct Written {
 };
 
 std::string describe(const OracleInput& in, const SourceKey& k) {
-  if (in.pipe) return fmt::format("a key of db {} in {}", k.db, in.name);
   return fmt::format("db {} key {} ({}, byte {})", k.db, quote_bytes(k.key.data(), k.key.size()), in.name,
                      k.key_offset);
 }
@@ -46,12 +45,6 @@ std::optional<std::string> string_value(const KeyImage& v) {
 
 Expected expect_conversion(const ConvertOptions& opt, const std::vector<OracleInput>& inputs) {
   Expected e;
-  bool any_pipe = false;
-  for (const auto& in : inputs) any_pipe |= in.pipe;
-  if (opt.on_collision != CollisionPolicy::kError && any_pipe) {
-    e.code = Errc::kNeedsSeekableInput;
-    return e;
-  }
   // The prefix of each database of each input: its own mapping first, then the one for every input.
   std::map<uint64_t, std::string> prefix_of_db;
   std::map<DbId, std::string> prefix_of_input_db;

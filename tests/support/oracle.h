@@ -28,7 +28,7 @@ struct OracleInput {
 };
 
 struct Expected {
-  // nullopt: it converts; else kNeedsSeekableInput, kUnmappedDatabase or kCollision (checked in
+  // nullopt: it converts; else kUnmappedDatabase or kCollision (checked in
   // that order, as the converter does).
   std::optional<Errc> code;
   std::map<std::string, KeyImage> output;  // db 0 of the output, guards included
