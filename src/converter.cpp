@@ -15,6 +15,7 @@
 #include "rdbrekey/rdb_output.h"
 #include "rdbrekey/record_scanner.h"
 #include "rdbrekey/shard_output.h"
+#include "rdbrekey/value_conversion.h"
 
 namespace rdbrekey {
 namespace {
@@ -34,7 +35,8 @@ std::string type_hint(uint8_t type, RdbVersion in) {
                                  first.is_valkey() ? first.magic() : std::to_string(first.number), loaders_of(first));
   bool field_ttl_hash = in.is_valkey() ? type == rdb::kTypeValkeyHash2
                                        : type >= rdb::kTypeHashMetadataPreGa && type <= rdb::kTypeHashListpackEx;
-  if (field_ttl_hash) hint += ", or remove the field TTLs (HPERSIST) on the source before saving";
+  if (field_ttl_hash)
+    hint += ", or give --drop-field-ttls to write it as a plain hash without its field TTLs (each one counted)";
   return hint;
 }
 
@@ -112,7 +114,8 @@ class Conversion {
   void scan_input(RecordScanner& sc, ProgressMeter& progress) {
     RdbVersion in_version = versions_[input_];
     routes_.clear();  // the databases of this input
-    for (int t = 0; t < 256; ++t) can_hold_[t] = output_can_hold_type(static_cast<uint8_t>(t), in_version, out_version_);
+    for (int t = 0; t < 256; ++t)
+      conversion_[t] = conversion_for(static_cast<uint8_t>(t), in_version, out_version_, opt_.drop_field_ttls);
     DbRoute* cur = &enter_db(0);
     Record r;
     while (sc.next(r)) {
@@ -140,9 +143,16 @@ class Conversion {
           ++result_.module_aux;
           break;
         case RecordKind::kFunction:
-          if (!out_caps_.function2)
-            sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a function library (FUNCTION2); {} can",
-                                                   out_version_.magic(), first_version_with(&RdbCapabilities::function2)));
+          if (!out_caps_.function2) {
+            if (!opt_.drop_functions)
+              sc.fail(Errc::kCannotHold,
+                      fmt::format("{} cannot hold a function library (FUNCTION2); {} can, or give --drop-functions to "
+                                  "leave the libraries out (load them on the target with FUNCTION LOAD)",
+                                  out_version_.magic(), first_version_with(&RdbCapabilities::function2)));
+            sc.skip_payload();
+            ++result_.functions_dropped;
+            break;
+          }
           {
             Payload library(sc);
             out_.function(library);
@@ -185,7 +195,7 @@ class Conversion {
     return "no version";
   }
 
-  void convert_key(RecordScanner& sc, const Record& r, const DbRoute& db) {
+  void convert_key(RecordScanner& sc, Record& r, const DbRoute& db) {
     DbStats& stats = *db.stats;
     ++stats.keys_read;
     KeyRef ref{input_, sc.current_db(), r.key_offset, input_stable_};
@@ -237,6 +247,10 @@ class Conversion {
   // Feeds the key to the output: LRU/LFU hints the output version cannot hold are left out (a
   // server does without them); a value with 64-bit lengths it cannot hold is refused.
   [[gnu::always_inline]] void write_key(RecordScanner& sc, const Record& r, const RenamedKey& name) {
+    if (conversion_[r.opcode] != ValueConversion::kNone) [[unlikely]] {
+      write_converted_key(sc, r, name);
+      return;
+    }
     uint64_t len64_before = check_len64_ ? sc.len64_seen() : 0;
     if (strip_hints_ && (r.prefix.has_idle || r.prefix.has_freq)) {
       KeyPrefix without = r.prefix;
@@ -253,18 +267,44 @@ class Conversion {
                                              out_version_.magic(), first_version_with(&RdbCapabilities::len64)));
   }
 
-  // Refuses a record that the output version cannot hold (value type, expire form, metadata).
-  void check_output_holds(RecordScanner& sc, const Record& r) {
+  // A value the output version holds only in another form: read whole, rewritten
+  // (value_conversion.h), written from memory; counted per conversion.
+  [[gnu::noinline]] void write_converted_key(RecordScanner& sc, const Record& r, const RenamedKey& name) {
     RdbVersion in_version = versions_[input_];
-    if (!can_hold_[r.opcode])
+    ConvertedValue cv =
+        convert_value(sc.payload_input(), r.opcode, conversion_[r.opcode], out_version_, opt_.lossy, converted_);
+    if (cv.stream_state_dropped) ++result_.streams_state_dropped;
+    KeyPrefix prefix = r.prefix;
+    if (strip_hints_ && (prefix.has_idle || prefix.has_freq)) {
+      prefix.has_idle = prefix.has_freq = false;
+      ++result_.hints_dropped;
+    }
+    ++result_.conversions[conversion_name(r.opcode, in_version, cv.type, out_version_)];
+    if (cv.field_ttls_dropped) {
+      result_.field_ttls_dropped += cv.field_ttls_dropped;
+      ++result_.keys_with_field_ttls_dropped;
+    }
+    Payload value(converted_);
+    out_.key(prefix, cv.type, name, value);
+  }
+
+  // Refuses a record that the output version cannot hold (value type, expire form, metadata).
+  void check_output_holds(RecordScanner& sc, Record& r) {
+    RdbVersion in_version = versions_[input_];
+    if (conversion_[r.opcode] == ValueConversion::kImpossible)
       sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a value of type {}; {}", out_version_.magic(),
                                               type_name(r.opcode, in_version), type_hint(r.opcode, in_version)));
     if (r.prefix.has_expire && !r.prefix.expire_in_seconds && !out_caps_.ms_expire)
       sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a millisecond expire time; {}", out_version_.magic(),
                                              first_version_with(&RdbCapabilities::ms_expire)));
-    if (!r.prefix.key_meta.empty() && !out_caps_.key_meta)
-      sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold key metadata (KEY_META); {}", out_version_.magic(),
-                                             first_version_with(&RdbCapabilities::key_meta)));
+    if (!r.prefix.key_meta.empty() && !out_caps_.key_meta) {
+      if (!opt_.lossy)
+        sc.fail(Errc::kCannotHold,
+                fmt::format("{} cannot hold key metadata (KEY_META); {}, or give --lossy to leave it out (counted)",
+                            out_version_.magic(), first_version_with(&RdbCapabilities::key_meta)));
+      r.prefix.key_meta.clear();
+      ++result_.key_meta_dropped;
+    }
   }
 
   // A key whose output name is a start-up guard: its value joins the guard's "set max"
@@ -377,7 +417,8 @@ class Conversion {
   bool check_len64_ = false;  // the output cannot hold 64-bit lengths
   bool strip_hints_ = false;  // the output cannot hold LRU/LFU hints
   std::map<uint64_t, DbRoute> routes_;
-  bool can_hold_[256] = {};  // output_can_hold_type for the current input
+  ValueConversion conversion_[256] = {};  // by value type, for the current input
+  std::string converted_;                 // the payload of the value being converted
   uint32_t input_ = 0;
   bool input_stable_ = true;
   std::string value_;

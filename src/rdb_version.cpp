@@ -153,6 +153,50 @@ constexpr ServerRelease kReleases[] = {
 
 std::span<const ServerRelease> server_releases() { return kReleases; }
 
+namespace {
+
+constexpr TargetServer kTargets[] = {
+    // name        release                 writes
+    {"valkey7.2", "Valkey 7.2 / 8.x", {RdbFamily::kRedis, 11}},
+    {"valkey8", "Valkey 7.2 / 8.x", {RdbFamily::kRedis, 11}},
+    {"valkey9", "Valkey 9.x", {RdbFamily::kValkey, 80}},
+    {"redis6.2", "Redis 5.0-6.2", {RdbFamily::kRedis, 9}},
+    {"redis7.0", "Redis 7.0", {RdbFamily::kRedis, 10}},
+    {"redis7.2", "Redis 7.2", {RdbFamily::kRedis, 11}},
+    {"redis7.4", "Redis 7.4 / 8.0-8.4", {RdbFamily::kRedis, 12}},
+    {"redis8", "Redis 7.4 / 8.0-8.4", {RdbFamily::kRedis, 12}},  // every 8.x loads 12
+};
+
+}  // namespace
+
+std::span<const TargetServer> target_servers() { return kTargets; }
+
+const TargetServer* find_target(std::string_view name) {
+  for (const TargetServer& t : kTargets)
+    if (name == t.name) return &t;
+  return nullptr;
+}
+
+std::string target_names() {
+  std::string out;
+  for (const TargetServer& t : kTargets) out += (out.empty() ? "" : ", ") + std::string(t.name);
+  return out;
+}
+
+const ServerRelease& release_of(const TargetServer& target) {
+  for (const ServerRelease& r : kReleases)
+    if (std::string_view(r.name) == target.release) return r;
+  return kReleases[std::size(kReleases) - 1];  // not reached: the table names existing releases
+}
+
+std::string target_name_of_server(std::string_view family, int major, int minor) {
+  if (family == "valkey") return major >= 9 ? "valkey9" : major == 8 ? "valkey8" : "valkey7.2";
+  if (major >= 8) return "redis8";
+  if (major == 7) return minor >= 4 ? "redis7.4" : minor >= 2 ? "redis7.2" : "redis7.0";
+  if (major == 6) return "redis6.2";
+  return "";
+}
+
 std::string why_not_loaded(const ServerRelease& s, const FileTraits& f) {
   if (f.version.is_valkey()) return s.loads_valkey80 ? "" : "it does not read VALKEY080 files";
   if (f.version.number > s.max_redis_version)

@@ -60,7 +60,10 @@ std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
     j["guards"].push_back({{"key", str(g.key)}, {"value", str(g.value)}, {"kept_existing", g.kept_existing}});
   j["output"] = {{"path", str(opt.output)},           {"version", r.output_version.magic()},
                  {"keys", r.keys_written},            {"bytes", r.output_bytes},
-                 {"dry_run", opt.dry_run},            {"verified", r.output_verified}};
+                 {"dry_run", opt.dry_run},            {"verified", r.output_verified},
+                 {"target", opt.target_name.empty() ? Json(nullptr) : Json(opt.target_name)},
+                 {"compression", r.output_codec == Codec::kNone ? Json(nullptr) : Json(std::string(codec_name(r.output_codec)))},
+                 {"compressed_bytes", r.output_compressed_bytes}};
   if (opt.cluster) {
     j["output"]["path"] = nullptr;
     j["output"]["directory"] = str(opt.output_dir);
@@ -84,6 +87,13 @@ std::string report_json(const ConvertOptions& opt, const ConvertResult& r) {
   j["module_aux"] = r.module_aux;
   j["slot_records_dropped"] = r.slot_records_dropped;
   j["hints_dropped"] = r.hints_dropped;
+  j["conversions"] = Json::object();
+  for (const auto& [what, n] : r.conversions) j["conversions"][what] = n;
+  j["field_ttls_dropped"] = r.field_ttls_dropped;
+  j["keys_with_field_ttls_dropped"] = r.keys_with_field_ttls_dropped;
+  j["functions_dropped"] = r.functions_dropped;
+  j["key_meta_dropped"] = r.key_meta_dropped;
+  j["streams_state_dropped"] = r.streams_state_dropped;
   j["seconds"] = static_cast<double>(static_cast<int64_t>(r.seconds * 1000)) / 1000;
   return j.dump(2, ' ', true) + "\n";
 }

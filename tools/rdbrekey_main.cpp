@@ -290,6 +290,17 @@ void print_reading(std::FILE* out, const ConvertOptions& opt, const ConvertResul
     fmt::print(out, "collision {}: left out {}, kept {}\n", quote_bytes(d.name.data(), d.name.size()), d.dropped, d.kept);
   for (const auto& g : r.guards)
     fmt::print(out, "guard   {} = {}{}\n", g.key, g.value, g.kept_existing ? " (kept: larger than --data-version)" : "");
+  if (!r.conversions.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [what, n] : r.conversions) parts.push_back(fmt::format("{} {}", fmt_count(n), what));
+    fmt::print(out, "convert {} (for {})\n", fmt::join(parts, ", "),
+               opt.target_name.empty() ? r.output_version.magic() : opt.target_name);
+  }
+  if (r.field_ttls_dropped || r.functions_dropped || r.key_meta_dropped || r.streams_state_dropped)
+    fmt::print(out, "lossy   {} field TTL(s) dropped in {} hash(es), {} function librar{}, {} key metadata record(s) "
+                    "and the IDMP/NACK state of {} stream(s) left out\n",
+               fmt_count(r.field_ttls_dropped), fmt_count(r.keys_with_field_ttls_dropped), r.functions_dropped,
+               r.functions_dropped == 1 ? "y" : "ies", fmt_count(r.key_meta_dropped), fmt_count(r.streams_state_dropped));
   if (r.aux_dropped || r.slot_records_dropped)
     fmt::print(out, "dropped {} AUX field(s) (replication ids, slot info, other inputs' AUX), {} slot record(s)\n",
                r.aux_dropped, r.slot_records_dropped);
@@ -354,13 +365,26 @@ void print_error(const char* kind, const std::string& what) {
 
 // ---- convert ------------------------------------------------------------------------------------
 
+// The choices for records a target cannot hold with all their data (convert and restore).
+void add_lossy_options(CLI::App* cmd, ConvertOptions& opt) {
+  cmd->add_flag("--drop-field-ttls", opt.drop_field_ttls,
+                "Hashes with field TTLs that the target cannot hold with them (Redis 7.4+ or Valkey 9 hashes "
+                "into an older server) become plain hashes without the TTLs (each counted); without it they "
+                "are refused, naming the key");
+  cmd->add_flag("--drop-functions", opt.drop_functions,
+                "Leave out function libraries (FUNCTION2) the target cannot hold (Redis 6.2); counted");
+  cmd->add_flag("--lossy", opt.lossy,
+                "Leave out what the target has no place for: key metadata (KEY_META, Redis 8.6+), a stream's "
+                "idempotency (IDMP) state or consumer groups' NACK lists (Redis 8.6+); each counted");
+}
+
 // The command line of `convert`, as typed (checked and turned into ConvertOptions by run()).
 struct ConvertCommand {
   CLI::App* cmd = nullptr;
   ConvertOptions opt;
   std::vector<std::string> app_args;
   std::string unmapped = "error", rdb_version = "auto", data_version = "2", on_collision = "error";
-  std::string progress_mode = "auto", drop_expired, aux_from, cluster, compress;
+  std::string progress_mode = "auto", drop_expired, aux_from, cluster, compress, target;
   bool quiet = false;
 
   void add_to(CLI::App& app);
@@ -411,10 +435,17 @@ void ConvertCommand::add_to(CLI::App& app) {
                   "Start-up guard P:data_version written for every application, a whole number 0..2^53 (a larger "
                   "existing number is kept); 0 writes none")
       ->default_val("2");
+  cmd->add_option("--target", target,
+                  "The server that will load the output: " + target_names() +
+                      ". The output gets that server's own header, and every record it cannot load as is is "
+                      "rewritten into a form it loads (lossless where it can hold the data; see "
+                      "--drop-field-ttls, --drop-functions, --lossy). Default: the input's version up to "
+                      "REDIS0011 (Redis >= 7.2 and every Valkey load it; VALKEY080 stays VALKEY080)");
   cmd->add_option("--rdb-version", rdb_version,
-                  "Output RDB version: auto (the input's up to REDIS0011, which Redis >= 7.2 and every Valkey "
-                  "load; VALKEY080 stays VALKEY080), or a number / magic such as 10, 12, REDIS0011, VALKEY080")
+                  "For experts, instead of --target: the output's RDB version, auto (default) or a number / magic "
+                  "such as 10, 12, REDIS0011, VALKEY080")
       ->default_val("auto");
+  add_lossy_options(cmd, opt);
   cmd->add_flag("-f,--force", opt.overwrite, "Replace the output (and report) file if it exists");
   cmd->add_flag("-n,--dry-run", opt.dry_run,
                 "Read and check everything, write nothing; print the plan with 20 sample renames per database");
@@ -462,7 +493,13 @@ void ConvertCommand::check_and_fill_options() {
                                       : UnmappedPolicy::kError;
   // Numbers above 2^53 would not compare exactly with the doubles of the "set max".
   opt.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);
-  if (rdb_version != "auto") {
+  if (!target.empty()) {
+    if (rdb_version != "auto") throw Error(Errc::kBadOption, "give --target or --rdb-version, not both");
+    const TargetServer* t = find_target(target);
+    if (!t) throw Error(Errc::kBadOption, fmt::format("--target \"{}\": expected one of {}", target, target_names()));
+    opt.target = t->writes;
+    opt.target_name = t->name;
+  } else if (rdb_version != "auto") {
     opt.target = parse_version_name(rdb_version);
     if (!opt.target)
       throw Error(Errc::kBadOption,

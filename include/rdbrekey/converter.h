@@ -40,6 +40,12 @@ struct ConvertOptions {
   CollisionPolicy on_collision = CollisionPolicy::kError;
   uint64_t data_version = 2;                 // 0: no start-up guard
   std::optional<RdbVersion> target;          // nullopt: chosen from the inputs
+  std::string target_name;                   // --target (valkey9, redis7.0, ...): for messages
+  // Records the output version cannot hold with all their data (value_conversion.h): field-TTL
+  // hashes become plain hashes, FUNCTION2 libraries and KEY_META are left out; each counted.
+  bool drop_field_ttls = false;
+  bool drop_functions = false;
+  bool lossy = false;                        // KEY_META metadata may be left out
   // How the output files are compressed; nullopt: by the name (.gz, .lz4, .zst; else none).
   std::optional<Compression> compress;
   bool overwrite = false;
@@ -104,6 +110,12 @@ struct ConvertResult {
   uint64_t functions = 0, module_aux = 0;
   uint64_t slot_records_dropped = 0;
   uint64_t hints_dropped = 0;  // keys whose LRU/LFU hints the output version cannot hold
+  // Values rewritten into a form the output holds, by conversion ("set-listpack -> set").
+  std::map<std::string, uint64_t> conversions;
+  uint64_t field_ttls_dropped = 0, keys_with_field_ttls_dropped = 0;  // --drop-field-ttls
+  uint64_t functions_dropped = 0;                                     // --drop-functions
+  uint64_t key_meta_dropped = 0;                                      // --lossy
+  uint64_t streams_state_dropped = 0;  // --lossy: streams whose IDMP state or NACK lists were left out
   uint64_t collisions = 0;  // keys that share their output name with an earlier key
   // With --on-collision keep-first/keep-last: each key left out, and the one kept in its place.
   struct CollisionDrop {

@@ -64,6 +64,25 @@ struct ServerRelease {
 // Oldest first.
 std::span<const ServerRelease> server_releases();
 
+// A server an output is written for (--target): its name, the release in server_releases() that
+// stands for it, and the version written for it (the header that release writes itself).
+struct TargetServer {
+  const char* name;     // "valkey9"
+  const char* release;  // "Valkey 9.x"
+  RdbVersion writes;
+};
+// In the order --help lists them.
+std::span<const TargetServer> target_servers();
+// nullptr when no target has this name.
+const TargetServer* find_target(std::string_view name);
+// "valkey7.2, valkey8, valkey9, redis6.2, ..." for messages.
+std::string target_names();
+// The release entry of a target (for why_not_loaded).
+const ServerRelease& release_of(const TargetServer& target);
+// The target name of a running server's release ("Valkey 8.0.1" -> "valkey8"); empty when no
+// target stands for it (older than Redis 6.0).
+std::string target_name_of_server(std::string_view family, int major, int minor);
+
 // What a file holds that decides who loads it.
 struct FileTraits {
   RdbVersion version;

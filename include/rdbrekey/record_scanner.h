@@ -83,6 +83,12 @@ class RecordScanner {
   // Copies the current record's payload to `sink` unchanged.
   void copy_payload(ByteSink& sink);
   void skip_payload();
+  // The input positioned at the current record's payload, for a caller that reads (decodes)
+  // the payload itself, entirely, before the next call to next().
+  RdbInput& payload_input() {
+    payload_pending_ = false;
+    return in_;
+  }
   // How many 64-bit lengths (0x81) were read so far (in keys, values and metadata).
   uint64_t len64_seen() const { return in_.len64_seen(); }
   // For a string value: decodes it into `out` when it is at most `max` bytes, else skips it
