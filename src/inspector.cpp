@@ -10,11 +10,54 @@
 #include "rdbrekey/key_rules.h"
 #include "rdbrekey/record_scanner.h"
 #include "rdbrekey/json_bytes.h"
+#include "rdbrekey/value_conversion.h"
 
 namespace rdbrekey {
 namespace {
 
 constexpr size_t kMaxQueuesPerDb = 1000;
+
+// What convert --target would do: per value type its conversion (value_conversion.h), then the
+// records that are left out on request or cannot be written.
+TargetVerdict plan_for(const TargetServer& t, const InspectResult& res, const FileTraits& traits) {
+  TargetVerdict v;
+  v.target = t.name;
+  v.writes = t.writes;
+  v.loads_as_is = why_not_loaded(release_of(t), traits).empty();
+  for (const auto& [type, n] : res.types) {
+    ValueConversion how = conversion_for(type, res.version, t.writes, false);
+    if (how == ValueConversion::kNone) continue;
+    TargetStep s;
+    s.records = n;
+    if (how == ValueConversion::kImpossible) {
+      if (is_field_ttl_hash(type, res.version)) {
+        s.what = conversion_name(type, res.version, rdb::kTypeHash, t.writes);
+        s.lossless = false;
+        s.needs = "--drop-field-ttls";
+      } else {
+        s.what = std::string(type_name(type, res.version));
+        s.lossless = false;
+        s.needs = "no conversion";
+        v.convertible = false;
+      }
+    } else {
+      s.what = conversion_name(type, res.version, converted_type(type, how, t.writes), t.writes);
+      if (how == ValueConversion::kStreamDown && !res.version.is_valkey() && type >= rdb::kTypeStreamListpacks4) {
+        s.lossless = false;  // only when the IDMP / NACK state is empty, which is not read here
+        s.needs = "--lossy unless their IDMP/NACK state is empty";
+      }
+    }
+    v.steps.push_back(std::move(s));
+  }
+  RdbCapabilities caps = capabilities_of(t.writes);
+  if (res.functions && !caps.function2) v.steps.push_back({"function libraries left out", res.functions, false, "--drop-functions"});
+  if (res.key_meta && !caps.key_meta) v.steps.push_back({"key metadata left out", res.key_meta, false, "--lossy"});
+  if (res.module_aux && !caps.module_aux) {
+    v.steps.push_back({"module aux records", res.module_aux, false, "no conversion"});
+    v.convertible = false;
+  }
+  return v;
+}
 
 }  // namespace
 
@@ -46,7 +89,8 @@ InspectResult inspect(ByteSource& src, const InspectOptions& opt) {
         InspectDb& db = res.dbs[sc.current_db()];
         ++db.keys;
         types_seen.insert(r.opcode);
-        if (!r.prefix.key_meta.empty()) has_key_meta = true;
+        ++res.types[r.opcode];
+        if (!r.prefix.key_meta.empty()) has_key_meta = true, ++res.key_meta;
         if (r.opcode == rdb::kTypeModule2) ++res.module_values;
         std::string type(type_name(r.opcode, res.version));
         ++db.by_type[type];
@@ -97,6 +141,7 @@ InspectResult inspect(ByteSource& src, const InspectOptions& opt) {
     if (v.loads && (res.module_aux || res.module_values)) v.why = "only with the modules the file's data belongs to";
     res.servers.push_back(std::move(v));
   }
+  for (const TargetServer& t : target_servers()) res.targets.push_back(plan_for(t, res, traits));
   return res;
 }
 
@@ -136,6 +181,17 @@ std::string inspect_json(const std::string& file, const InspectResult& r) {
     j["largest"].push_back({{"db", k.db}, {"key", str(k.key)}, {"type", k.type}, {"bytes", k.bytes}});
   j["servers"] = Json::array();
   for (const auto& s : r.servers) j["servers"].push_back({{"server", s.server}, {"loads", s.loads}, {"note", s.why}});
+  j["targets"] = Json::array();
+  for (const auto& t : r.targets) {
+    Json steps = Json::array();
+    for (const auto& s : t.steps)
+      steps.push_back({{"what", s.what}, {"records", s.records}, {"lossless", s.lossless}, {"needs", s.needs}});
+    j["targets"].push_back({{"target", t.target},
+                            {"version", t.writes.magic()},
+                            {"loads_as_is", t.loads_as_is},
+                            {"convertible", t.convertible},
+                            {"steps", std::move(steps)}});
+  }
   return j.dump(2, ' ', true) + "\n";
 }
 

@@ -75,7 +75,10 @@ Json checkpoint_identity(const RestoreOptions& options, const RedisUrl& url) {
           {"unmapped", static_cast<int>(c.unmapped)},
           {"hashtags", c.hashtags},
           {"on_collision", static_cast<int>(c.on_collision)},
-          {"data_version", c.data_version}};
+          {"data_version", c.data_version},
+          {"drop_field_ttls", c.drop_field_ttls},
+          {"drop_functions", c.drop_functions},
+          {"lossy", c.lossy}};
 }
 
 struct Checkpoint {
@@ -150,6 +153,7 @@ TargetInfo target_from_info(const std::string& info) {
     // Valkey 9 loads VALKEY080 records; Valkey 7.2 and 8 what REDIS0011 holds.
     t.holds = major >= 9 ? RdbVersion{RdbFamily::kValkey, 80} : RdbVersion{RdbFamily::kRedis, 11};
     t.payload_version = 11;
+    t.name = target_name_of_server("valkey", major, minor);
     return t;
   }
   if (redis.empty()) throw Error(Errc::kTargetRefused, "the target's INFO server names no redis_version or valkey_version");
@@ -166,6 +170,7 @@ TargetInfo target_from_info(const std::string& info) {
   else if (major == 3 && minor >= 2) v = 7;
   t.holds = RdbVersion{RdbFamily::kRedis, v};
   t.payload_version = static_cast<uint16_t>(std::min(v, 11));
+  t.name = target_name_of_server("redis", major, minor);
   return t;
 }
 
@@ -194,6 +199,11 @@ RestoreResult restore(const RestoreOptions& options) {
     RedisReply info = probe.call({"INFO", "server"});
     if (info.is_error()) throw Error(Errc::kTargetRefused, fmt::format("{}: INFO server answered {}", url.endpoint.address(), info.describe()));
     result.target = target_from_info(info.str);
+    if (!copt.target_name.empty() && copt.target_name != result.target.name)
+      throw Error(Errc::kBadOption,
+                  fmt::format("--target {}: the server at {} is {}{}; nothing was sent", copt.target_name,
+                              url.endpoint.address(), result.target.server,
+                              result.target.name.empty() ? "" : " (--target " + result.target.name + ")"));
     RedisReply cl = probe.call({"INFO", "cluster"});
     bool enabled = !cl.is_error() && info_field(cl.str, "cluster_enabled") == "1";
     result.target.cluster = options.cluster.value_or(enabled);
@@ -226,6 +236,7 @@ RestoreResult restore(const RestoreOptions& options) {
 
   ConvertOptions run = copt;
   run.target = result.target.holds;
+  run.target_name = result.target.name;
   run.dry_run = options.dry_run;
   // Keys already expired are not sent (a RESTORE with a past ABSTTL stores nothing): counted.
   // A resumed restore drops what the first run dropped (the records keep their numbers); what

@@ -44,6 +44,31 @@ ValueConversion conversion_for(uint8_t type, RdbVersion in, RdbVersion out, bool
   }
 }
 
+uint8_t converted_type(uint8_t type, ValueConversion how, RdbVersion out) {
+  switch (how) {
+    case ValueConversion::kListpackToPlain:
+      return type == rdb::kTypeHashListpack   ? rdb::kTypeHash
+             : type == rdb::kTypeZsetListpack ? rdb::kTypeZset2
+             : type == rdb::kTypeSetListpack  ? rdb::kTypeSet
+                                              : rdb::kTypeList;
+    case ValueConversion::kToValkeyHash2: return rdb::kTypeValkeyHash2;
+    case ValueConversion::kToHashMetadata: return rdb::kTypeHashMetadata;
+    case ValueConversion::kDropFieldTtls: return rdb::kTypeHash;
+    case ValueConversion::kStreamDown: {
+      int n = out.is_valkey() ? 11 : out.number;
+      return n >= 14   ? rdb::kTypeStreamListpacks5
+             : n >= 13 ? rdb::kTypeStreamListpacks4
+             : n >= 11 ? rdb::kTypeStreamListpacks3
+             : n >= 10 ? rdb::kTypeStreamListpacks2
+                       : rdb::kTypeStreamListpacks;
+    }
+    case ValueConversion::kNone:
+    case ValueConversion::kImpossible:
+      break;
+  }
+  return type;
+}
+
 std::string conversion_name(uint8_t type, RdbVersion in, uint8_t out_type, RdbVersion out) {
   return fmt::format("{} -> {}", type_name(type, in), type_name(out_type, out));
 }
@@ -404,12 +429,8 @@ ConvertedValue convert_value(RdbInput& in, uint8_t type, ValueConversion how, Rd
                              std::string& out) {
   out.clear();
   switch (how) {
-    case ValueConversion::kStreamDown: {
-      // The newest stream form the output holds.
-      int n = to.is_valkey() ? 11 : to.number;
-      int version = n >= 14 ? 5 : n >= 13 ? 4 : n >= 11 ? 3 : n >= 10 ? 2 : 1;
-      return stream_down(in, stream_version(type), version, lossy, out);
-    }
+    case ValueConversion::kStreamDown:  // into the newest stream form the output holds
+      return stream_down(in, stream_version(type), stream_version(converted_type(type, how, to)), lossy, out);
     case ValueConversion::kListpackToPlain:
       return listpack_to_plain(in, type, out);
     case ValueConversion::kToValkeyHash2: {

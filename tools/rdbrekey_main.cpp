@@ -245,6 +245,16 @@ void print_inspect(const std::string& name, const InspectResult& r, bool json) {
     for (const auto& k : r.largest)
       fmt::print("  {:>14} bytes  db {}  {}  {}\n", fmt_count(k.bytes), k.db, k.type, quote_bytes(k.key.data(), k.key.size()));
   }
+  fmt::print("convert --target:\n");
+  for (const auto& t : r.targets) {
+    std::vector<std::string> steps;
+    for (const auto& s : t.steps)
+      steps.push_back(fmt::format("{} {}{}", fmt_count(s.records), s.what,
+                                  s.needs.empty() ? (s.lossless ? "" : " (lossy)") : fmt::format(" ({})", s.needs)));
+    fmt::print("  {:<10} {}  {}{}\n", t.target, t.writes.magic(),
+               !t.convertible ? "cannot: " : steps.empty() ? "every record as it is" : "",
+               steps.empty() ? "" : fmt::format("{}", fmt::join(steps, ", ")));
+  }
   fmt::print("loads as it is in:\n");
   for (const auto& s : r.servers)
     fmt::print("  {:<22} {}{}\n", s.server, s.loads ? "yes" : "no", s.why.empty() ? "" : fmt::format(" ({})", s.why));
@@ -592,7 +602,7 @@ struct RestoreCommand {
   RestoreOptions opt;
   std::vector<std::string> app_args;
   std::string unmapped = "error", data_version = "2", on_collision = "error", existing = "error";
-  std::string progress_mode = "auto", password_file;
+  std::string progress_mode = "auto", password_file, target;
   bool force_cluster = false, force_standalone = false, quiet = false, insecure = false;
   size_t window_mib = 8;
   int timeout_s = 60;
@@ -628,6 +638,12 @@ struct RestoreCommand {
     cmd->add_option("--on-collision", on_collision, "Keys that renaming makes equal: error, keep-first, keep-last")
         ->check(CLI::IsMember({"error", "keep-first", "keep-last"}))
         ->default_val("error");
+    cmd->add_option("--target", target,
+                    "The release the target must be (" + target_names() +
+                        "): refused before anything is sent when it is another. Without it, the target's "
+                        "release is read from it (INFO server) and every record is sent in a form it loads, "
+                        "as convert --target writes it");
+    add_lossy_options(cmd, c);
     cmd->add_option("--existing", existing,
                     "Keys the target already holds: error (default: stop at the first, naming it; nothing is "
                     "overwritten), skip (leave the target's, count them), replace (RESTORE ... REPLACE)")
@@ -673,6 +689,11 @@ struct RestoreCommand {
     } else if (const char* env = std::getenv("RDBREKEY_PASSWORD"); env && *env) {
       opt.password = std::string(env);
     }
+    if (!target.empty()) {
+      if (!find_target(target))
+        throw Error(Errc::kBadOption, fmt::format("--target \"{}\": expected one of {}", target, target_names()));
+      c.target_name = target;
+    }
     parse_app_mappings(app_args, c);
     c.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop : unmapped == "keep" ? UnmappedPolicy::kKeep : UnmappedPolicy::kError;
     c.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);
@@ -693,9 +714,12 @@ struct RestoreCommand {
   }
 
   void print(const RestoreResult& r) {
-    print_reading(stdout, opt.convert, r.convert);
-    fmt::print("target  {}  {}{}, records as {}, DUMP footer version {}\n", parse_redis_url(opt.to).endpoint.address(),
-               r.target.server, r.target.cluster ? " (cluster)" : "", r.target.holds.magic(), r.target.payload_version);
+    ConvertOptions shown = opt.convert;
+    shown.target_name = r.target.name;  // the conversions are for the target's release
+    print_reading(stdout, shown, r.convert);
+    fmt::print("target  {}  {}{}{}, records as {}, DUMP footer version {}\n", parse_redis_url(opt.to).endpoint.address(),
+               r.target.server, r.target.name.empty() ? "" : " (" + r.target.name + ")",
+               r.target.cluster ? " (cluster)" : "", r.target.holds.magic(), r.target.payload_version);
     for (const NodeTally& t : r.nodes) {
       if (t.dbsize_before < 0 && t.restored + t.skipped_existing + t.redirects + t.retries + t.reconnects == 0)
         continue;  // a node that was only asked for the topology

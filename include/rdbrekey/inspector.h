@@ -44,6 +44,21 @@ struct ServerVerdict {
   std::string why;     // when it does not
 };
 
+// What `convert --target NAME` would do with the file.
+struct TargetStep {
+  std::string what;     // "hash-listpack -> hash", "function libraries", ...
+  uint64_t records = 0;
+  bool lossless = true;
+  std::string needs;    // the option it needs ("--drop-field-ttls"); "no conversion" when impossible
+};
+struct TargetVerdict {
+  std::string target;   // "valkey9"
+  RdbVersion writes;
+  bool loads_as_is = false;  // that server loads the file as it is
+  bool convertible = true;   // convert --target succeeds (with the options named in `steps`)
+  std::vector<TargetStep> steps;  // the records rewritten or left out; empty: copied as they are
+};
+
 struct InspectResult {
   RdbVersion version;
   uint64_t bytes = 0;
@@ -53,6 +68,9 @@ struct InspectResult {
   uint64_t functions = 0, module_aux = 0, module_values = 0, slot_records = 0;
   std::vector<LargeKey> largest;             // biggest values first
   std::vector<ServerVerdict> servers;
+  std::map<uint8_t, uint64_t> types;  // keys by value type code (all databases)
+  uint64_t key_meta = 0;              // keys with KEY_META
+  std::vector<TargetVerdict> targets; // one per --target name
 };
 
 InspectResult inspect(ByteSource& src, const InspectOptions& options);
@@ -61,7 +79,8 @@ InspectResult inspect(ByteSource& src, const InspectOptions& options);
 // "databases": [{"db", "keys", "types": {name: keys}, "with_ttl", "expired", "value_bytes",
 // "prefix", "renamed", "already_prefixed", "hashtagged", "queues": [..]}], "functions",
 // "module_aux", "module_values", "largest": [{"db", "key", "type", "bytes"}],
-// "servers": [{"server", "loads", "note"}]}. Byte strings: one code point per byte.
+// "servers": [{"server", "loads", "note"}], "targets": [{"target", "version", "loads_as_is",
+// "convertible", "steps": [{"what", "records", "lossless", "needs"}]}]}. Byte strings: one code point per byte.
 std::string inspect_json(const std::string& file, const InspectResult& result);
 
 }  // namespace rdbrekey

@@ -32,6 +32,7 @@ struct RestoreOptions {
 // What the target is, as read before the first command.
 struct TargetInfo {
   std::string server;          // "Redis 7.0.15", "Valkey 8.0.1"
+  std::string name;            // its --target name ("redis7.0", "valkey8"); empty when none
   RdbVersion holds;            // the records it loads, as an RDB version (the capability table's)
   uint16_t payload_version = 11;  // the DUMP footer it accepts
   uint64_t max_bulk = 0;       // proto-max-bulk-len

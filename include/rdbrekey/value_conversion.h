@@ -52,6 +52,9 @@ ValueConversion conversion_for(uint8_t type, RdbVersion in, RdbVersion out, bool
 // Whether a value of `type` (of version `in`) is a hash with field TTLs.
 bool is_field_ttl_hash(uint8_t type, RdbVersion in);
 
+// The type a conversion writes (for HASH_2 -> Redis: 24, or 4 when no field has a TTL).
+uint8_t converted_type(uint8_t type, ValueConversion how, RdbVersion out);
+
 // "hash-listpack -> hash", for the report; `out_type` as written under `out`.
 std::string conversion_name(uint8_t type, RdbVersion in, uint8_t out_type, RdbVersion out);
 
