@@ -33,9 +33,7 @@ std::string type_hint(uint8_t type, RdbVersion in) {
   RdbVersion first = first_version_with_type(type, in);
   std::string hint = fmt::format("convert with --rdb-version {} or later, for a target that loads it ({})",
                                  first.is_valkey() ? first.magic() : std::to_string(first.number), loaders_of(first));
-  bool field_ttl_hash = in.is_valkey() ? type == rdb::kTypeValkeyHash2
-                                       : type >= rdb::kTypeHashMetadataPreGa && type <= rdb::kTypeHashListpackEx;
-  if (field_ttl_hash)
+  if (is_field_ttl_hash(type, in))
     hint += ", or give --drop-field-ttls to write it as a plain hash without its field TTLs (each one counted)";
   return hint;
 }
@@ -286,6 +284,7 @@ class Conversion {
     }
     Payload value(converted_);
     out_.key(prefix, cv.type, name, value);
+    if (converted_.capacity() > (16u << 20)) std::string().swap(converted_);  // a large one is not kept
   }
 
   // Refuses a record that the output version cannot hold (value type, expire form, metadata).

@@ -86,7 +86,16 @@ void check_output_paths(const std::vector<std::string>& inputs, const std::vecto
   std::vector<std::pair<FileId, const OutputPath*>> out_ids;
   for (const OutputPath& out : outputs) {
     const std::string& path = out.path;
-    if (path == "-" && out.option == "--output") continue;  // standard output
+    if (path == "-" && out.option == "--output") {
+      // Standard output: never an input (`-o - >> dump.rdb`); it is not replaced, only written.
+      struct stat st {};
+      if (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+        for (const auto& [in, in_path] : in_ids)
+          if (in == FileId{st.st_dev, st.st_ino, {}})
+            throw Error(Errc::kOutputIsInput,
+                        fmt::format("-o -: standard output is the input {}; an input is never modified", in_path));
+      continue;
+    }
     if (path.empty() || path == "-")
       throw Error(Errc::kBadOption,
                   fmt::format("{} \"{}\": writing to standard output is not supported", out.option, path));

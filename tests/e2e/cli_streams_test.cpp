@@ -167,6 +167,13 @@ TEST(CliStreams, StandardInputAndOutput) {
   RunResult v = sh(bin + " convert " + q(sample()) + apps_text() + " -o - --compress zstd -q | " + bin + " verify -");
   ASSERT_EQ(v.exit_code, 0) << describe(v);
   EXPECT_NE(v.out.find("OK"), std::string::npos) << v.out;
+  // Standard output appended to the input is refused before a byte is written.
+  std::string in = dir.file("in.rdb");
+  write_file(in, read_file(sample()));
+  RunResult same = sh(bin + " convert " + q(in) + apps_text() + " -o - >> " + q(in));
+  EXPECT_EQ(same.exit_code, 2) << describe(same);
+  EXPECT_NE(same.err.find("standard output is the input"), std::string::npos) << same.err;
+  EXPECT_EQ(read_file(in), read_file(sample()));
   // Nothing to read back on standard output.
   RunResult bad = convert({sample(), "-o", "-", "--verify"});
   EXPECT_EQ(bad.exit_code, 2) << describe(bad);
