@@ -481,6 +481,18 @@ ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>
     DiscardOutput nowhere;
     losers = Conversion<DiscardOutput>(options, policy, decided, LeftOutKeys{}, nowhere).run(stable_sources);
   }
+  // An output that cannot be patched (compressed, standard output) still gets exact RESIZEDB
+  // counts when the inputs can be read again without a copy: a pass that only counts, deciding
+  // every key as the writing pass will. (A pipe is not spooled for a hint.)
+  bool all_stable = true;
+  for (ByteSource* src : stable_sources) all_stable &= src->stable();
+  if (out.wants_counts_first() && all_stable) {
+    DiscardOutput counter;
+    ConvertResult counted;
+    Rewound again(stable_sources);
+    Conversion<DiscardOutput>(options, policy, counted, losers, counter).run(again.sources);
+    out.expect_counts(counter.keys_written(), counter.keys_with_ttl());
+  }
   ConvertResult result;
   if (decide_first) {
     Rewound again(stable_sources);

@@ -6,6 +6,7 @@ namespace rdbrekey {
 
 void RdbFileOutput::begin(RdbVersion version) {
   writer_.emplace(sink_, version);
+  if (counts_) writer_->expect_counts(counts_->first, counts_->second);
   writer_->write_header();
 }
 

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "rdbrekey/error.h"
 #include "rdbrekey/format.h"
 
 namespace rdbrekey {
@@ -38,11 +41,18 @@ void RdbWriter::write_select_db(uint64_t db) {
   write_length(db);
   db_selected_ = true;
   db_ = db;
-  if (!resize_db_written_ && capabilities_of(version_).aux && sink_.can_patch()) {
+  if (resize_db_written_ || !capabilities_of(version_).aux) return;
+  bool wide = version_.has_64bit_lengths();
+  if (sink_.can_patch()) {
     resize_db_written_ = true;
     resize_db_offset_ = sink_.bytes_written();
-    resize_db_len_ = encode_resize_db(resize_db_bytes_, 0, 0, version_.has_64bit_lengths());
+    resize_db_len_ = encode_resize_db(resize_db_bytes_, 0, 0, wide);
     sink_.write(resize_db_bytes_, resize_db_len_);
+  } else if (expected_) {  // counted beforehand: written once, checked by finish()
+    uint64_t cap = wide ? ~uint64_t{0} : 0xffffffffULL;
+    resize_db_len_ = encode_resize_db(resize_db_bytes_, std::min(expected_keys_, cap), std::min(expected_ttl_, cap), wide);
+    sink_.write(resize_db_bytes_, resize_db_len_);
+    resize_db_len_ = 0;  // nothing to patch
   }
 }
 
@@ -80,6 +90,9 @@ void RdbWriter::write_string_key(std::string_view key, std::string_view value) {
 }
 
 void RdbWriter::finish() {
+  if (expected_ && (keys_written_ != expected_keys_ || expires_written_ != expected_ttl_))
+    throw Error(Errc::kInternal, fmt::format("the counting pass found {} keys ({} with TTL), {} ({}) were written",
+                                             expected_keys_, expected_ttl_, keys_written_, expires_written_));
   sink_.put(rdb::kOpEof);
   if (resize_db_written_) {
     uint8_t real[kResizeDbSize];

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 
+#include "rdbrekey/compression.h"
 #include "rdbrekey/crc64.h"
+#include "rdbrekey/error.h"
 #include "rdbrekey/record_scanner.h"
 
 namespace rdbrekey {
@@ -81,6 +84,43 @@ TEST(RdbWriter, WritesAFileTheScannerReadsBack) {
   ASSERT_TRUE(sc.next(r));
   EXPECT_EQ(r.kind, RecordKind::kEof);
   EXPECT_TRUE(sc.summary().checksum_present);
+}
+
+// A sink that cannot be patched (compressed): RESIZEDB only with counts known beforehand, which
+// must then be what is written.
+TEST(RdbWriter, CountsKnownBeforehandForASinkThatCannotBePatched) {
+  for (bool counted : {false, true}) {
+    for (uint64_t claimed : {uint64_t{1}, uint64_t{2}}) {
+      auto mem = std::make_unique<MemorySink>();
+      MemorySink* bytes = mem.get();
+      CompressingSink sink(std::move(mem), {Codec::kLz4, 0});
+      RdbWriter w(sink, RdbVersion{RdbFamily::kRedis, 11});
+      if (counted) w.expect_counts(claimed, 0);
+      w.write_header();
+      w.select_db(0);
+      w.write_string_key("a", "1");
+      w.write_string_key("b", "2");
+      if (counted && claimed != 2) {
+        EXPECT_THROW(w.finish(), Error);
+        continue;
+      }
+      w.finish();
+      sink.finalize();
+      std::string packed(bytes->data().begin(), bytes->data().end());
+      DecompressingSource src(std::make_unique<MemorySource>("packed", packed.data(), packed.size()), Codec::kLz4);
+      RecordScanner sc(src);
+      sc.read_header();
+      Record r;
+      ASSERT_TRUE(sc.next(r));
+      EXPECT_EQ(r.kind, RecordKind::kSelectDb);
+      ASSERT_TRUE(sc.next(r));
+      EXPECT_EQ(r.kind, counted ? RecordKind::kResizeDb : RecordKind::kKey);
+      if (counted) EXPECT_EQ(r.db_size, 2u);
+      while (sc.next(r)) {
+      }
+      EXPECT_TRUE(sc.summary().checksum_present);
+    }
+  }
 }
 
 TEST(RdbWriter, OldVersionsHaveNoTrailer) {

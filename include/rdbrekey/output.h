@@ -43,6 +43,11 @@ class Output : public Committable {
   // name: yes; a live server: no). An output that cannot is only fed once every decision that
   // needs the whole input (collisions) has been taken.
   virtual bool discardable() const = 0;
+  // Whether it would rather know how many keys (and keys with a TTL) it will receive before the
+  // first one (a file that cannot be patched in place: compressed, standard output). When the
+  // inputs can be read twice, a counting pass tells it through expect_counts().
+  virtual bool wants_counts_first() const { return false; }
+  virtual void expect_counts(uint64_t /*keys*/, uint64_t /*with_ttl*/) {}
   virtual uint64_t keys_written() const = 0;
   virtual uint64_t bytes_written() const = 0;
 };

@@ -5,7 +5,7 @@
 // first key, the keys, the EOF opcode and the CRC-64 trailer (RdbWriter). Committing it commits
 // the sink.
 //
-// DiscardOutput writes nothing and skips every payload: for a pass that only decides.
+// DiscardOutput writes nothing and skips every payload: for a pass that only decides (or counts).
 #pragma once
 
 #include "rdbrekey/byte_sink.h"
@@ -36,6 +36,8 @@ class RdbFileOutput final : public Output {
   void end() override { writer_->finish(); }
 
   bool discardable() const override { return true; }
+  bool wants_counts_first() const override { return !sink_.can_patch(); }
+  void expect_counts(uint64_t keys, uint64_t with_ttl) override { counts_ = {keys, with_ttl}; }
   uint64_t keys_written() const override { return writer_ ? writer_->keys_written() : 0; }
   uint64_t bytes_written() const override { return sink_.bytes_written(); }
   uint64_t keys_with_ttl() const { return writer_ ? writer_->expires_written() : 0; }
@@ -49,6 +51,7 @@ class RdbFileOutput final : public Output {
  private:
   ByteSink& sink_;
   std::optional<RdbWriter> writer_;
+  std::optional<std::pair<uint64_t, uint64_t>> counts_;  // expect_counts()
 };
 
 class DiscardOutput final : public Output {
@@ -57,15 +60,17 @@ class DiscardOutput final : public Output {
   void aux(std::string_view, std::string_view) override {}
   void function(Payload& payload) override { payload.skip(); }
   void module_aux(Payload& payload) override { payload.skip(); }
-  void key(const KeyPrefix&, uint8_t, const RenamedKey&, Payload& value) override {
+  void key(const KeyPrefix& prefix, uint8_t, const RenamedKey&, Payload& value) override {
     value.skip();
     ++keys_;
+    with_ttl_ += prefix.has_expire;
   }
   void string_key(std::string_view, std::string_view) override { ++keys_; }
   void end() override {}
 
   bool discardable() const override { return true; }
   uint64_t keys_written() const override { return keys_; }
+  uint64_t keys_with_ttl() const { return with_ttl_; }
   uint64_t bytes_written() const override { return 0; }
   void prepare() override {}
   void commit() override {}
@@ -74,6 +79,7 @@ class DiscardOutput final : public Output {
 
  private:
   uint64_t keys_ = 0;
+  uint64_t with_ttl_ = 0;
 };
 
 }  // namespace rdbrekey

@@ -20,6 +20,13 @@ class RdbWriter {
   RdbVersion version() const { return version_; }
   ByteSink& sink() { return sink_; }
 
+  // The counts the file will hold, known before the first key (a counting pass): a sink that
+  // cannot be patched then still gets its RESIZEDB hint, and finish() checks them.
+  void expect_counts(uint64_t keys, uint64_t with_ttl) {
+    expected_ = true;
+    expected_keys_ = keys;
+    expected_ttl_ = with_ttl;
+  }
   void write_header();
   void write_aux(std::string_view field, std::string_view value);
   // Selects db `db` unless it is the current one.
@@ -70,6 +77,8 @@ class RdbWriter {
   uint64_t resize_db_offset_ = 0;
   uint8_t resize_db_bytes_[kResizeDbSize] = {};
   size_t resize_db_len_ = 0;
+  bool expected_ = false;
+  uint64_t expected_keys_ = 0, expected_ttl_ = 0;
 };
 
 }  // namespace rdbrekey

@@ -102,7 +102,8 @@ TEST(CliStreams, CompressedInputsConvertLikeThePlainFile) {
 // exactly the keys of the uncompressed conversion, which a real server loads.
 TEST(CliStreams, CompressedOutputsHoldTheSameKeys) {
   TempDir dir;
-  FileImage want = image_of_bytes(reference(dir));
+  std::string want_bytes = reference(dir);
+  FileImage want = image_of_bytes(want_bytes);
   struct Case {
     std::string name;
     Args extra;
@@ -126,8 +127,9 @@ TEST(CliStreams, CompressedOutputsHoldTheSameKeys) {
       EXPECT_NE(r.out.find(fmt::format("({}: ", codec_name(codec))), std::string::npos) << r.out;
       EXPECT_LT(bytes.size(), want.keys.size() * 40);  // it did compress
     }
-    FileImage got = image_of_bytes(unpacked(dir.file(c.name)));
-    EXPECT_EQ(got.dbs, want.dbs);
+    // Byte for byte the uncompressed conversion, RESIZEDB hint included (a counting pass gives
+    // an output that cannot be patched its counts when the input is a file).
+    EXPECT_EQ(unpacked(dir.file(c.name)), want_bytes);
     RunResult v = run({rdbrekey_binary(), "verify", dir.file(c.name)});
     EXPECT_EQ(v.exit_code, 0) << describe(v);
   }
@@ -163,6 +165,11 @@ TEST(CliStreams, StandardInputAndOutput) {
     ASSERT_EQ(t.exit_code, 0) << describe(t);
     EXPECT_EQ(read_file(twice), want);
   }
+  // From a file, standard output is byte for byte the file output (RESIZEDB counted first);
+  // from a pipe it has no RESIZEDB hint, and the same keys.
+  RunResult file_to_stdout = sh(bin + " convert " + q(sample()) + apps_text() + " -o - > " + q(dir.file("f.rdb")));
+  ASSERT_EQ(file_to_stdout.exit_code, 0) << describe(file_to_stdout);
+  EXPECT_EQ(read_file(dir.file("f.rdb")), want);
   // Standard output straight into a reader, compressed on the way.
   RunResult v = sh(bin + " convert " + q(sample()) + apps_text() + " -o - --compress zstd -q | " + bin + " verify -");
   ASSERT_EQ(v.exit_code, 0) << describe(v);
