@@ -423,13 +423,15 @@ class Conversion {
   std::string value_;
 };
 
-// Sources that read the same inputs again from their start (their bytes stay in place).
+// Sources that read the same inputs again from their start: their bytes stay in place, or (a
+// compressed file) are decompressed again.
 struct Rewound {
-  std::vector<std::unique_ptr<MemorySource>> owned;
+  std::vector<std::unique_ptr<ByteSource>> owned;
   std::vector<ByteSource*> sources;
   explicit Rewound(const std::vector<ByteSource*>& of) {
     for (ByteSource* src : of) {
-      owned.push_back(MemorySource::rereading(*src));
+      owned.push_back(src->stable() ? MemorySource::rereading(*src) : src->reopen());
+      if (!owned.back()) throw Error(Errc::kInternal, fmt::format("{}: cannot be read again", src->name()));
       sources.push_back(owned.back().get());
     }
   }
@@ -464,13 +466,16 @@ ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>
   auto start = std::chrono::steady_clock::now();
   check_input_numbers(options, sources.size());
   bool decide_first = options.on_collision != CollisionPolicy::kError || !out.discardable();
-  // Reading twice needs inputs that stay in place: a pipe or a decompressed input is first
-  // copied to an unlinked temporary file (its size in disk space, documented in --help).
+  // Reading twice needs inputs that can be read again: a compressed file is decompressed again
+  // when only the collision check's hashes are needed (--on-collision error, restore); a pipe,
+  // or any stream when keys must be told apart by where they are (keep-first/keep-last), is
+  // first copied to an unlinked temporary file (its size in disk space, documented in --help).
   std::vector<std::unique_ptr<ByteSource>> spooled;
   std::vector<ByteSource*> stable_sources = sources;
+  bool keys_by_place = options.on_collision != CollisionPolicy::kError;
   if (decide_first)
     for (ByteSource*& src : stable_sources)
-      if (!src->stable()) {
+      if (!src->stable() && (keys_by_place || !src->reopen())) {
         spooled.push_back(spool_to_temp_file(*src));
         src = spooled.back().get();
       }

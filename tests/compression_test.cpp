@@ -162,6 +162,19 @@ TEST(Compression, OpenInputDecompressesByMagicNotName) {
     }
     EXPECT_EQ(got, rdb);
     EXPECT_EQ(src->checksum(), crc64(0, rdb.data(), rdb.size()));
+    // Read again (a second pass): the mapped compressed bytes, decompressed anew.
+    std::unique_ptr<ByteSource> again = src->reopen();
+    ASSERT_TRUE(again);
+    std::string second;
+    while (again->ensure(1)) {
+      second.append(reinterpret_cast<const char*>(again->pos()), again->available());
+      again->advance(again->available());
+    }
+    EXPECT_EQ(second, rdb);
+    EXPECT_EQ(again->name(), src->name());
+    // Compressed data from a pipe cannot be read again.
+    DecompressingSource piped(std::make_unique<test::StreamSource>("pipe", compress(rdb, {c, 0})), c);
+    EXPECT_FALSE(piped.reopen());
   }
   // Compressed twice: named, not guessed through.
   std::string twice = dir.file("twice");

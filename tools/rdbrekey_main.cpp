@@ -465,7 +465,8 @@ void ConvertCommand::add_to(CLI::App& app) {
   cmd->add_option("--on-collision", on_collision,
                   "Keys that renaming makes equal: error (default: list them, write nothing), keep-first / "
                   "keep-last (keep the first / last in input order, leave out and report the others; these read "
-                  "the inputs twice: a pipe or a compressed input is first copied to an unlinked file in $TMPDIR)")
+                  "the inputs twice: a pipe or a compressed input is first copied, decompressed, to an unlinked "
+                  "file in $TMPDIR)")
       ->check(CLI::IsMember({"error", "keep-first", "keep-last"}))
       ->default_val("error");
   cmd->add_option("--progress", progress_mode,
@@ -613,8 +614,9 @@ struct RestoreCommand {
                                         "server or cluster (RESTORE, pipelined; cluster keys routed by hash slot)");
     ConvertOptions& c = opt.convert;
     cmd->add_option("inputs", c.inputs, "Input RDB file(s), - for standard input, compressed or not: read twice, first "
-                                        "to decide every collision before the first command is sent (a pipe or a "
-                                        "compressed input is first copied to an unlinked file in $TMPDIR)")
+                                        "to decide every collision before the first command is sent (a compressed "
+                                        "file is decompressed again; a pipe is first copied to an unlinked file in "
+                                        "$TMPDIR)")
         ->required();
     cmd->add_option("--to", opt.to,
                     "Target: redis://[USER[:PASSWORD]@]HOST:PORT[/DB] (any node of a cluster), rediss:// for TLS; the "

@@ -77,6 +77,10 @@ class ByteSource {
     tee_ = nullptr;
   }
 
+  // A source not stable that can still be read again from the start (a compressed file, mapped:
+  // decompressed again), for a second pass that needs no random access; nullptr otherwise.
+  virtual std::unique_ptr<ByteSource> reopen() const { return nullptr; }
+
   // Empty while the input is as it was when opened; otherwise what changed ("it shrank from
   // 100 to 50 bytes"): a file rewritten while it was read (regular files only).
   virtual std::string changed_since_open() { return {}; }

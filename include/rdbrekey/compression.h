@@ -55,6 +55,8 @@ class DecompressingSource final : public StreamingSource {
   DecompressingSource(std::unique_ptr<ByteSource> inner, Codec codec);
   ~DecompressingSource() override;
   std::string changed_since_open() override { return inner_->changed_since_open(); }
+  // When the compressed bytes stay in place (a mapped file): the same data decompressed again.
+  std::unique_ptr<ByteSource> reopen() const override;
   Codec codec() const { return codec_; }
   // Compressed bytes consumed so far (progress), and the compressed input's size when known.
   uint64_t compressed_offset() const { return inner_->offset(); }

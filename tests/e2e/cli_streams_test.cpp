@@ -259,6 +259,18 @@ TEST(CliStreams, RedisCliRdbPipeIntoConvertAndRestore) {
   Plan plan;
   plan.prefixes = {{0, "condo"}, {1, "address_service"}};
   expect_converted(source.server->client(), target.client(), plan);
+
+  // A compressed file is read twice by decompressing it again: no spool file, so an unusable
+  // $TMPDIR does not matter (a pipe needs one, and says so).
+  RedisServer second;
+  RunResult d = sh("TMPDIR=/nonexistent-dir " + bin + " restore " + q(from_pipe) + " --unmapped keep --to redis://127.0.0.1:" +
+                   std::to_string(second.port()));
+  ASSERT_EQ(d.exit_code, 0) << describe(d);
+  EXPECT_EQ(dbsize(second.client(), 0), dbsize(target.client(), 0));
+  RunResult e = sh("cat " + q(from_pipe) + " | TMPDIR=/nonexistent-dir " + bin + " restore - --unmapped keep --to redis://127.0.0.1:" +
+                   std::to_string(second.port()) + " --existing skip");
+  EXPECT_EQ(e.exit_code, 3) << describe(e);
+  EXPECT_NE(e.err.find("/nonexistent-dir"), std::string::npos) << e.err;
 }
 
 }  // namespace
