@@ -180,7 +180,18 @@ RestoreResult restore(const RestoreOptions& options) {
   std::vector<OutputPath> outputs;
   if (!copt.report.empty()) outputs.push_back({"--report", copt.report});
   check_output_paths(copt.inputs, outputs, copt.overwrite);
-  if (!options.resume_file.empty()) check_output_paths(copt.inputs, {{"--resume", options.resume_file}}, true);
+  if (!options.resume_file.empty()) {
+    check_output_paths(copt.inputs, {{"--resume", options.resume_file}}, true);
+    // A resumed restore skips records by number: it must read the very same bytes, which only a
+    // file (its size and modification time in the checkpoint) can show.
+    for (const auto& path : copt.inputs) {
+      std::error_code ec;
+      if (path == "-" || !std::filesystem::is_regular_file(path, ec))
+        throw Error(Errc::kBadOption,
+                    fmt::format("--resume needs inputs that are files: {} is {}; save the dump to a file first", path,
+                                path == "-" ? "standard input" : "not a regular file"));
+    }
+  }
 
   RedisUrl url = parse_redis_url(options.to);
   const TlsOptions& tls = options.tls;

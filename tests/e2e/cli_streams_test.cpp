@@ -271,6 +271,11 @@ TEST(CliStreams, RedisCliRdbPipeIntoConvertAndRestore) {
                    std::to_string(second.port()) + " --existing skip");
   EXPECT_EQ(e.exit_code, 3) << describe(e);
   EXPECT_NE(e.err.find("/nonexistent-dir"), std::string::npos) << e.err;
+  // A resumable restore reads files only (a pipe's bytes cannot be shown to be the same again).
+  RunResult f = sh("cat " + q(from_pipe) + " | " + bin + " restore - --unmapped keep --resume " + q(dir.file("r.json")) +
+                   " --to redis://127.0.0.1:" + std::to_string(second.port()) + " --existing skip");
+  EXPECT_EQ(f.exit_code, 2) << describe(f);
+  EXPECT_NE(f.err.find("--resume needs inputs that are files"), std::string::npos) << f.err;
 }
 
 }  // namespace
