@@ -87,7 +87,10 @@ void check_output_paths(const std::vector<std::string>& inputs, const std::vecto
   for (const OutputPath& out : outputs) {
     const std::string& path = out.path;
     if (path == "-" && out.option == "--output") {
-      // Standard output: never an input (`-o - >> dump.rdb`); it is not replaced, only written.
+      // Standard output: never a terminal (binary data), never an input (`-o - >> dump.rdb`); it is
+      // not replaced, only written.
+      if (::isatty(STDOUT_FILENO))
+        throw Error(Errc::kBadOption, "-o -: standard output is a terminal; redirect it to a file or a command");
       struct stat st {};
       if (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
         for (const auto& [in, in_path] : in_ids)

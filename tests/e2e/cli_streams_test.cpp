@@ -181,6 +181,10 @@ TEST(CliStreams, StandardInputAndOutput) {
   EXPECT_EQ(same.exit_code, 2) << describe(same);
   EXPECT_NE(same.err.find("standard output is the input"), std::string::npos) << same.err;
   EXPECT_EQ(read_file(in), read_file(sample()));
+  // Never RDB bytes onto a terminal (script(1) gives the command one).
+  RunResult tty = sh("script -qec \"" + bin + " convert " + q(sample()) + apps_text() + " -o -\" /dev/null");
+  EXPECT_EQ(tty.exit_code, 2) << describe(tty);
+  EXPECT_NE(tty.out.find("standard output is a terminal"), std::string::npos) << describe(tty);
   // Nothing to read back on standard output.
   RunResult bad = convert({sample(), "-o", "-", "--verify"});
   EXPECT_EQ(bad.exit_code, 2) << describe(bad);
