@@ -15,6 +15,7 @@
 #include "rdbrekey/error.h"
 #include "rdbrekey/format.h"
 #include "rdbrekey/rdb_encoding.h"
+#include "rdbrekey/record_scanner.h"
 #include "support/rdb_builder.h"
 #include "support/rdb_image.h"
 
@@ -355,6 +356,58 @@ TEST(ValueConversion, FunctionsIntoRdb9OnlyWhenDropped) {
   test::FileImage img = test::image_of_bytes(std::string(sink.data().begin(), sink.data().end()));
   EXPECT_EQ(img.functions, 0);
   EXPECT_TRUE(img.dbs.at(0).count("app:k"));
+}
+
+// Key metadata (Redis 8.6 KEY_META) into a version without it: refused, or left out with --lossy
+// (the key and its value kept, the metadata counted).
+TEST(ValueConversion, KeyMetadataOnlyLeftOutWhenAsked) {
+  std::string meta;
+  append_length(meta, 1);        // one class
+  meta += std::string("\x01\x02\x03\x04", 4);  // its 4-byte class spec
+  append_length(meta, 0);        // an empty module value stream (opcode EOF)
+  std::string file = test::RdbBuilder("REDIS0013")
+                         .byte(rdb::kOpKeyMeta)
+                         .raw(meta)
+                         .string_key("k", "v")
+                         .eof()
+                         .bytes();
+  ConvertOptions opt;
+  opt.apps = {{0, "app"}};
+  opt.data_version = 0;
+  opt.target = kV12;
+  {
+    MemorySource src("in.rdb", file.data(), file.size());
+    MemorySink sink;
+    try {
+      convert(opt, {&src}, sink);
+      ADD_FAILURE() << "wrote key metadata into REDIS0012";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::kCannotHold);
+      EXPECT_NE(std::string(e.what()).find("--lossy"), std::string::npos) << e.what();
+    }
+  }
+  opt.lossy = true;
+  MemorySource src("in.rdb", file.data(), file.size());
+  MemorySink sink;
+  ConvertResult r = convert(opt, {&src}, sink);
+  EXPECT_EQ(r.key_meta_dropped, 1u);
+  std::string out(sink.data().begin(), sink.data().end());
+  MemorySource written("out.rdb", out.data(), out.size());
+  RecordScanner sc(written);
+  sc.read_header();
+  Record rec;
+  while (sc.next(rec))
+    if (rec.kind == RecordKind::kKey) EXPECT_TRUE(rec.prefix.key_meta.empty()) << rec.key;
+  test::FileImage img = test::image_of_bytes(out);
+  EXPECT_EQ(img.dbs.at(0).at("app:k").value, std::string("\x01v", 2));
+  // Into REDIS0013 it stays, byte for byte.
+  opt.target = kV13;
+  MemorySource again("in.rdb", file.data(), file.size());
+  MemorySink kept;
+  ConvertResult k = convert(opt, {&again}, kept);
+  EXPECT_EQ(k.key_meta_dropped, 0u);
+  std::string kept_bytes(kept.data().begin(), kept.data().end());
+  EXPECT_NE(kept_bytes.find(std::string(1, static_cast<char>(rdb::kOpKeyMeta)) + meta), std::string::npos);
 }
 
 // The decision table: conversions only where the output cannot hold the type.
