@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rdbrekey/format.h"
+#include "rdbrekey/rdb_encoding.h"
 #include "support/fixtures.h"
 #include "support/process.h"
 #include "support/rdb_builder.h"
@@ -65,6 +67,43 @@ TEST(Inspector, FieldTtlHashesAndValkeyFiles) {
   ByteSource& valkey = *valkey_input;
   r = inspect(valkey, InspectOptions{});
   for (const auto& s : r.servers) EXPECT_EQ(s.loads, s.server == "Valkey 9.x") << s.server;
+}
+
+// What convert --target would do, per target, from the same table the converter uses.
+TEST(Inspector, PlansEveryTarget) {
+  ListpackBuilder set;
+  set.add("a");
+  set.add("b");
+  std::string blob;
+  append_plain_string(blob, set.finish());
+  std::string bytes = test::RdbBuilder("REDIS0011")
+                          .byte(rdb::kOpFunction2)
+                          .str("#!lua name=lib\nredis.register_function('f', function() return 1 end)")
+                          .byte(rdb::kTypeSetListpack)
+                          .str("s")
+                          .raw(blob)
+                          .string_key("k", "v")
+                          .eof()
+                          .bytes();
+  MemorySource src("in.rdb", bytes.data(), bytes.size());
+  InspectResult r = inspect(src, InspectOptions{});
+  std::map<std::string, const TargetVerdict*> by_name;
+  for (const auto& t : r.targets) by_name[t.target] = &t;
+  ASSERT_EQ(by_name.size(), target_servers().size());
+  EXPECT_TRUE(by_name.at("valkey8")->steps.empty());
+  EXPECT_TRUE(by_name.at("valkey8")->loads_as_is);
+  EXPECT_EQ(by_name.at("valkey9")->writes.magic(), "VALKEY080");
+  const TargetVerdict& r70 = *by_name.at("redis7.0");
+  EXPECT_FALSE(r70.loads_as_is);
+  ASSERT_EQ(r70.steps.size(), 1u);
+  EXPECT_EQ(r70.steps[0].what, "set-listpack -> set");
+  EXPECT_EQ(r70.steps[0].records, 1u);
+  EXPECT_TRUE(r70.steps[0].lossless);
+  const TargetVerdict& r62 = *by_name.at("redis6.2");
+  ASSERT_EQ(r62.steps.size(), 2u);
+  EXPECT_EQ(r62.steps[1].what, "function libraries left out");
+  EXPECT_EQ(r62.steps[1].needs, "--drop-functions");
+  EXPECT_TRUE(r62.convertible);
 }
 
 TEST(Inspector, CliJson) {
