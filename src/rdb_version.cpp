@@ -179,7 +179,10 @@ const TargetServer* find_target(std::string_view name) {
 
 std::string target_names() {
   std::string out;
-  for (const TargetServer& t : kTargets) out += (out.empty() ? "" : ", ") + std::string(t.name);
+  for (const TargetServer& t : kTargets) {
+    if (!out.empty()) out += ", ";
+    out += t.name;
+  }
   return out;
 }
 
