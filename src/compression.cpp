@@ -342,13 +342,13 @@ class Lz4Encoder final : public CompressingSink::Encoder {
 
 class ZstdEncoder final : public CompressingSink::Encoder {
  public:
-  explicit ZstdEncoder(int level) : ctx_(ZSTD_createCCtx()) {
+  ZstdEncoder(int level, bool workers) : ctx_(ZSTD_createCCtx()) {
     if (!ctx_) throw Error(Errc::kInternal, "zstd: cannot create a compression context");
     buf_.resize(ZSTD_CStreamOutSize());
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level ? level : ZSTD_CLEVEL_DEFAULT);
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 1);
     // The library's own worker threads, one per core (ignored by a build without them).
-    long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = workers ? ::sysconf(_SC_NPROCESSORS_ONLN) : 1;
     if (cores > 1) ZSTD_CCtx_setParameter(ctx_, ZSTD_c_nbWorkers, static_cast<int>(std::min<long>(cores, 16)));
   }
   ~ZstdEncoder() override { ZSTD_freeCCtx(ctx_); }
@@ -369,11 +369,11 @@ class ZstdEncoder final : public CompressingSink::Encoder {
   ZSTD_CCtx* ctx_;
 };
 
-std::unique_ptr<CompressingSink::Encoder> make_encoder(Compression how) {
+std::unique_ptr<CompressingSink::Encoder> make_encoder(Compression how, bool workers) {
   switch (how.codec) {
     case Codec::kGzip: return std::make_unique<GzipEncoder>(how.level);
     case Codec::kLz4: return std::make_unique<Lz4Encoder>(how.level);
-    case Codec::kZstd: return std::make_unique<ZstdEncoder>(how.level);
+    case Codec::kZstd: return std::make_unique<ZstdEncoder>(how.level, workers);
     case Codec::kNone: break;
   }
   throw Error(Errc::kInternal, "no encoder for uncompressed output");
@@ -381,11 +381,12 @@ std::unique_ptr<CompressingSink::Encoder> make_encoder(Compression how) {
 
 }  // namespace
 
-CompressingSink::CompressingSink(std::unique_ptr<ByteSink> inner, Compression how)
-    : ByteSink(1 << 20), inner_(std::move(inner)), encoder_(make_encoder(how)), codec_(how.codec) {
-  // gzip and lz4 compress on this sink's own thread while the conversion goes on (zstd adds its
+CompressingSink::CompressingSink(std::unique_ptr<ByteSink> inner, Compression how,
+                                 std::shared_ptr<BackgroundWriter> writer, bool workers)
+    : ByteSink(1 << 20), inner_(std::move(inner)), encoder_(make_encoder(how, workers)), codec_(how.codec) {
+  // Compression runs on a background thread while the conversion goes on (zstd may add its
   // workers); `inner` writes on its own.
-  start_background();
+  start_background(std::move(writer));
 }
 
 CompressingSink::~CompressingSink() { stop_background(); }

@@ -83,8 +83,10 @@ struct OutputFile {
   AtomicFileSink* file = nullptr;         // the file under it (null: standard output, a dry run)
   CompressingSink* compressor = nullptr;  // null: not compressed
 
+  // `writer`, `compressor_thread`: the threads a split's files share (null: their own).
   OutputFile(const ConvertOptions& options, const std::string& path, size_t buffer = 1 << 20,
-             std::shared_ptr<BackgroundWriter> writer = nullptr) {
+             std::shared_ptr<BackgroundWriter> writer = nullptr,
+             std::shared_ptr<BackgroundWriter> compressor_thread = nullptr) {
     if (options.dry_run) {
       sink = std::make_unique<NullSink>();
       return;
@@ -98,7 +100,10 @@ struct OutputFile {
     }
     Compression how = options.compress ? *options.compress : Compression{codec_of_path(path), 0};
     if (how.codec != Codec::kNone) {
-      auto c = std::make_unique<CompressingSink>(std::move(sink), how);
+      // One file: zstd with its workers; the files of a split share one compressing thread, so
+      // that threads and compressor memory do not grow with the number of primaries.
+      bool workers = compressor_thread == nullptr;
+      auto c = std::make_unique<CompressingSink>(std::move(sink), how, std::move(compressor_thread), workers);
       compressor = c.get();
       sink = std::move(c);
     }
@@ -175,11 +180,13 @@ ConvertResult convert_to_shards(const ConvertOptions& options) {
   size_t n = names.size();
   size_t buffer = n <= 16 ? size_t{1} << 20 : std::max<size_t>(64 << 10, (size_t{16} << 20) / n);
   auto writer = options.dry_run ? nullptr : std::make_shared<BackgroundWriter>();
+  bool compressing = !options.dry_run && options.compress && options.compress->codec != Codec::kNone;
+  auto compressor_thread = compressing ? std::make_shared<BackgroundWriter>() : nullptr;
   std::vector<OutputFile> files;
   std::vector<ByteSink*> sink_ptrs;
   files.reserve(names.size());
   for (const auto& name : names) {
-    files.emplace_back(options, dir.file(name), buffer, writer);
+    files.emplace_back(options, dir.file(name), buffer, writer, compressor_thread);
     sink_ptrs.push_back(files.back().sink.get());
   }
   SideFile manifest, report;

@@ -335,9 +335,13 @@ void print_summary(std::FILE* out, const ConvertOptions& opt, const ConvertResul
       fmt::print(out, "warning queue {} has keys in more than one slot (keys already prefixed without the hashtag): a "
                  "multi-key command over them fails with CROSSSLOT\n",
                  quote_bytes(q.data(), q.size()));
-    fmt::print(out, "output  {}  {}  {} files, {} keys (db 0), {} bytes{}{}\n",
+    fmt::print(out, "output  {}  {}  {} files, {} keys (db 0), {} bytes{}{}{}\n",
                opt.dry_run ? "(dry run: nothing written)" : opt.output_dir, r.output_version.magic(), r.shards.size(),
-               fmt_count(r.keys_written), fmt_count(r.output_bytes), r.output_verified ? ", read back and verified" : "",
+               fmt_count(r.keys_written), fmt_count(r.output_bytes),
+               r.output_compressed_bytes ? fmt::format(" ({}: {} bytes)", codec_name(r.output_codec),
+                                                       fmt_count(r.output_compressed_bytes))
+                                         : "",
+               r.output_verified ? ", read back and verified" : "",
                opt.dry_run ? "" : ", manifest.json beside them");
   } else {
     fmt::print(out, "output  {}  {}  {} keys (db 0), {} bytes{}{}\n",
