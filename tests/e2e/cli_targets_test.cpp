@@ -188,19 +188,23 @@ TEST(CliTargets, FixturesLoadedByTheTargetsServers) {
   std::vector<std::string> references{""};  // the servers that may load a fixture as it is
   for (const char* env : {"VALKEY_SERVER", "REDIS74_SERVER", "REDIS8_SERVER", "VALKEY9_SERVER", "REDIS72_SERVER"})
     if (binary_of(env) != "-") references.push_back(binary_of(env));
-  std::map<std::string, int> compared;
+  std::map<std::string, int> compared, unchanged;
   for (const std::string& path : shared_fixtures()) {
     if (expected_failure(path)) continue;
+    std::map<std::string, KeyImage> in_keys;
+    try {
+      std::unique_ptr<ByteSource> src = open_input(path);
+      FileImage in = image_of(*src);
+      if (in.duplicates) continue;
+      for (const auto& [db, keys] : in.dbs) in_keys.insert(keys.begin(), keys.end());
+    } catch (const Error&) {
+      continue;
+    }
     TempDir dir;
     std::string original = dir.file("original.rdb");
     write_file(original, read_file(path));
-    RedisServer::StartResult want;
-    for (const auto& ref : references) {
-      want = start_on(original, ref);
-      if (want.server) break;
-    }
-    if (!want.server) continue;  // no server here loads it (a module, a newer release, an odd file)
-    std::vector<std::string> keys = keys_of(want.server->client(), 0);
+    RedisServer::StartResult want;  // the fixture as a server loads it, started when first needed
+    bool tried = false;
     for (const auto& t : kTargetServers) {
       std::string binary = binary_of(t.env);
       if (binary == "-") continue;
@@ -211,17 +215,33 @@ TEST(CliTargets, FixturesLoadedByTheTargetsServers) {
       if (r.exit_code == 6) continue;  // module data and the like: EveryFixtureToEveryTarget counts them
       ASSERT_EQ(r.exit_code, 0) << describe(r);
       if (r.out.find("lossy ") != std::string::npos) continue;  // data left out on purpose: not the same
+      // Every value byte for byte the fixture's (only the header changed): it loads as the
+      // fixture does; only what was rewritten needs a server to say it is the same data.
+      if (image_of_bytes(read_file(out)).dbs[0] == in_keys) {
+        ++unchanged[t.target];
+        continue;
+      }
+      if (!tried) {
+        tried = true;
+        for (const auto& ref : references) {
+          want = start_on(original, ref);
+          if (want.server) break;
+        }
+      }
+      if (!want.server) break;  // no server here loads it (a newer release, an odd file)
       auto got = start_on(out, binary);
       ASSERT_TRUE(got.server) << got.error;
       // One database compared: the conversion merges all databases into db 0.
-      if (keys.size() != static_cast<size_t>(dbsize(got.server->client(), 0))) continue;
+      if (keys_of(want.server->client(), 0).size() != static_cast<size_t>(dbsize(got.server->client(), 0))) continue;
       expect_same_data(want.server->client(), got.server->client());
       ++compared[t.target];
     }
   }
-  EXPECT_GT(compared["redis7.0"], 10);
-  EXPECT_GT(compared["redis6.2"], 10);
-  for (const auto& [target, n] : compared) std::printf("%s: %d fixtures compared\n", target.c_str(), n);
+  EXPECT_GE(compared["redis6.2"], 3);  // the RDB 10 fixtures with listpacks, quicklists, streams
+  EXPECT_GT(unchanged["redis7.0"], 10);
+  for (const auto& [target, n] : compared)
+    std::printf("%s: %d rewritten fixtures loaded and compared, %d unchanged but for the header\n", target.c_str(), n,
+                unchanged[target]);
 }
 
 // A hash's fields, values and absolute field expire times (HPEXPIRETIME), sorted by field.
