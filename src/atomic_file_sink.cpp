@@ -28,12 +28,7 @@ std::string dir_of(const std::string& path) {
 }
 
 [[noreturn]] void io_error(const std::string& what, const std::string& path, int err) {
-  std::string hint = err == ENOSPC   ? " (the disk is full)"
-                     : err == EDQUOT ? " (disk quota exceeded)"
-                     : err == EFBIG  ? " (over the file size limit)"
-                                     : "";
-  Errc code = err == ENOSPC || err == EDQUOT || err == EFBIG ? Errc::kNoSpace : Errc::kWriteFailed;
-  throw Error(code, fmt::format("{}: {}: {}{}", path, what, std::strerror(err), hint));
+  throw_write_error(path + ": " + what, err);
 }
 
 }  // namespace

@@ -189,10 +189,7 @@ void FdSink::write_out(const uint8_t* data, size_t size) {
   while (size) {
     ssize_t n = ::write(fd_, data, size);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw Error(errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? Errc::kNoSpace : Errc::kWriteFailed,
-                  fmt::format("{}: write failed after {} bytes: {}{}", name_, bytes_written(), std::strerror(errno),
-                              errno == EPIPE ? " (the reader went away)" : ""));
+    if (n < 0) throw_write_error(fmt::format("{}: write failed after {} bytes", name_, bytes_written()), errno);
     data += n;
     size -= static_cast<size_t>(n);
   }

@@ -310,6 +310,7 @@ std::unique_ptr<ByteSource> spool_to_temp_file(ByteSource& src) {
     throw Error(Errc::kCannotOpen, fmt::format("{}: cannot create a spool file in {} (TMPDIR) to read the input twice: {}",
                                                src.name(), dir, std::strerror(errno)));
   uint64_t size = 0;
+  src.enable_checksum(false);  // the copy is what gets read (and its CRC checked)
   try {
     while (src.ensure(1)) {
       const uint8_t* p = src.pos();
@@ -318,9 +319,9 @@ std::unique_ptr<ByteSource> spool_to_temp_file(ByteSource& src) {
         ssize_t w = ::write(fd, p + done, n - done);
         if (w < 0 && errno == EINTR) continue;
         if (w < 0)
-          throw Error(errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? Errc::kNoSpace : Errc::kWriteFailed,
-                      fmt::format("{}: cannot spool the input to {} (TMPDIR) after {} bytes: {}", src.name(), dir,
-                                  size + done, std::strerror(errno)));
+          throw_write_error(
+              fmt::format("{}: cannot spool the input to {} (TMPDIR) after {} bytes", src.name(), dir, size + done),
+              errno);
         done += static_cast<size_t>(w);
       }
       size += n;

@@ -218,10 +218,8 @@ DecompressingSource::DecompressingSource(std::unique_ptr<ByteSource> inner, Code
 DecompressingSource::~DecompressingSource() = default;
 
 std::unique_ptr<ByteSource> DecompressingSource::reopen() const {
-  if (!inner_->stable()) return nullptr;
-  auto again = std::make_unique<DecompressingSource>(MemorySource::rereading(*inner_), codec_);
-  again->name_ = name_;
-  return again;
+  if (!reopenable()) return nullptr;
+  return std::make_unique<DecompressingSource>(MemorySource::rereading(*inner_), codec_);  // the same name
 }
 
 size_t DecompressingSource::read_some(uint8_t* dst, size_t room) {

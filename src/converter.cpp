@@ -81,6 +81,7 @@ class Conversion {
       input_stable_ = sources[i]->stable();
       progress.begin_input(input_);
       scan_input(*scanners[i], progress);
+      name_conversions();
       const ScanSummary& s = scanners[i]->summary();
       result_.inputs[i].bytes = s.end_offset;
       result_.inputs[i].checksum_verified = s.checksum_present;
@@ -244,7 +245,7 @@ class Conversion {
 
   // Feeds the key to the output: LRU/LFU hints the output version cannot hold are left out (a
   // server does without them); a value with 64-bit lengths it cannot hold is refused.
-  [[gnu::always_inline]] void write_key(RecordScanner& sc, const Record& r, const RenamedKey& name) {
+  [[gnu::always_inline]] void write_key(RecordScanner& sc, Record& r, const RenamedKey& name) {
     if (conversion_[r.opcode] != ValueConversion::kNone) [[unlikely]] {
       write_converted_key(sc, r, name);
       return;
@@ -267,24 +268,29 @@ class Conversion {
 
   // A value the output version holds only in another form: read whole, rewritten
   // (value_conversion.h), written from memory; counted per conversion.
-  [[gnu::noinline]] void write_converted_key(RecordScanner& sc, const Record& r, const RenamedKey& name) {
-    RdbVersion in_version = versions_[input_];
+  [[gnu::noinline]] void write_converted_key(RecordScanner& sc, Record& r, const RenamedKey& name) {
     ConvertedValue cv =
         convert_value(sc.payload_input(), r.opcode, conversion_[r.opcode], out_version_, opt_.lossy, converted_);
     if (cv.stream_state_dropped) ++result_.streams_state_dropped;
-    KeyPrefix prefix = r.prefix;
-    if (strip_hints_ && (prefix.has_idle || prefix.has_freq)) {
-      prefix.has_idle = prefix.has_freq = false;
+    if (strip_hints_ && (r.prefix.has_idle || r.prefix.has_freq)) {
+      r.prefix.has_idle = r.prefix.has_freq = false;  // the record's own: read anew by next()
       ++result_.hints_dropped;
     }
-    ++result_.conversions[conversion_name(r.opcode, in_version, cv.type, out_version_)];
+    ++converted_by_type_[{r.opcode, cv.type}];  // named once per input (name_conversions)
     if (cv.field_ttls_dropped) {
       result_.field_ttls_dropped += cv.field_ttls_dropped;
       ++result_.keys_with_field_ttls_dropped;
     }
     Payload value(converted_);
-    out_.key(prefix, cv.type, name, value);
+    out_.key(r.prefix, cv.type, name, value);
     if (converted_.capacity() > (16u << 20)) std::string().swap(converted_);  // a large one is not kept
+  }
+
+  // The counts of the input just read, by conversion name ("set-listpack -> set").
+  void name_conversions() {
+    for (const auto& [types, n] : converted_by_type_)
+      result_.conversions[conversion_name(types.first, versions_[input_], types.second, out_version_)] += n;
+    converted_by_type_.clear();
   }
 
   // Refuses a record that the output version cannot hold (value type, expire form, metadata).
@@ -418,6 +424,7 @@ class Conversion {
   std::map<uint64_t, DbRoute> routes_;
   ValueConversion conversion_[256] = {};  // by value type, for the current input
   std::string converted_;                 // the payload of the value being converted
+  std::map<std::pair<uint8_t, uint8_t>, uint64_t> converted_by_type_;  // (from, to) -> values, this input
   uint32_t input_ = 0;
   bool input_stable_ = true;
   std::string value_;
@@ -475,28 +482,30 @@ ConvertResult run_passes(const ConvertOptions& options, std::vector<ByteSource*>
   bool keys_by_place = options.on_collision != CollisionPolicy::kError;
   if (decide_first)
     for (ByteSource*& src : stable_sources)
-      if (!src->stable() && (keys_by_place || !src->reopen())) {
+      if (!src->stable() && (keys_by_place || !src->reopenable())) {
         spooled.push_back(spool_to_temp_file(*src));
         src = spooled.back().get();
       }
   KeyPolicy policy(options.key_policy());
   ConvertResult decided;
   LeftOutKeys losers;
-  if (decide_first) {
-    DiscardOutput nowhere;
+  DiscardOutput nowhere;
+  if (decide_first)
     losers = Conversion<DiscardOutput>(options, policy, decided, LeftOutKeys{}, nowhere).run(stable_sources);
-  }
   // An output that cannot be patched (compressed, standard output) still gets exact RESIZEDB
-  // counts when the inputs can be read again without a copy: a pass that only counts, deciding
-  // every key as the writing pass will. (A pipe is not spooled for a hint.)
+  // counts when the inputs can be read again without a copy. A deciding pass that left no key
+  // out counted exactly what the writing pass will write; otherwise a pass that only counts,
+  // deciding every key as the writing pass will. (A pipe is not spooled for a hint.)
   bool all_stable = true;
   for (ByteSource* src : stable_sources) all_stable &= src->stable();
   if (out.wants_counts_first() && all_stable) {
-    DiscardOutput counter;
-    ConvertResult counted;
-    Rewound again(stable_sources);
-    Conversion<DiscardOutput>(options, policy, counted, losers, counter).run(again.sources);
-    out.expect_counts(counter.keys_written(), counter.keys_with_ttl());
+    if (!decide_first || !losers.empty()) {
+      nowhere = DiscardOutput{};
+      ConvertResult counted;
+      Rewound again(stable_sources);
+      Conversion<DiscardOutput>(options, policy, counted, losers, nowhere).run(again.sources);
+    }
+    out.expect_counts(nowhere.keys_written(), nowhere.keys_with_ttl());
   }
   ConvertResult result;
   if (decide_first) {

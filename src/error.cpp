@@ -1,5 +1,8 @@
 #include "rdbrekey/error.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace rdbrekey {
@@ -10,6 +13,16 @@ void throw_at(Errc code, const Location& where, const std::string& what) {
   msg += ": ";
   msg += what;
   throw Error(code, std::move(msg));
+}
+
+void throw_write_error(const std::string& what, int err) {
+  std::string hint = err == ENOSPC   ? " (the disk is full)"
+                     : err == EDQUOT ? " (disk quota exceeded)"
+                     : err == EFBIG  ? " (over the file size limit)"
+                     : err == EPIPE  ? " (the reader went away)"
+                                     : "";
+  Errc code = err == ENOSPC || err == EDQUOT || err == EFBIG ? Errc::kNoSpace : Errc::kWriteFailed;
+  throw Error(code, fmt::format("{}: {}{}", what, std::strerror(err), hint));
 }
 
 const char* errc_name(Errc code) {

@@ -48,11 +48,10 @@ void RdbWriter::write_select_db(uint64_t db) {
     resize_db_offset_ = sink_.bytes_written();
     resize_db_len_ = encode_resize_db(resize_db_bytes_, 0, 0, wide);
     sink_.write(resize_db_bytes_, resize_db_len_);
-  } else if (expected_) {  // counted beforehand: written once, checked by finish()
+  } else if (expected_) {  // counted beforehand: written once (nothing to patch), checked by finish()
     uint64_t cap = wide ? ~uint64_t{0} : 0xffffffffULL;
-    resize_db_len_ = encode_resize_db(resize_db_bytes_, std::min(expected_keys_, cap), std::min(expected_ttl_, cap), wide);
-    sink_.write(resize_db_bytes_, resize_db_len_);
-    resize_db_len_ = 0;  // nothing to patch
+    uint8_t hint[kResizeDbSize];
+    sink_.write(hint, encode_resize_db(hint, std::min(expected_keys_, cap), std::min(expected_ttl_, cap), wide));
   }
 }
 

@@ -172,12 +172,6 @@ int64_t read_int64_le(RdbInput& in, const char* what) {
   return static_cast<int64_t>(load_le(b, 8));
 }
 
-void append_int64_le(std::string& out, int64_t v) {
-  uint8_t b[8];
-  store_little_endian(b, static_cast<uint64_t>(v), 8);
-  out.append(reinterpret_cast<const char*>(b), 8);
-}
-
 // Listpack data read from `in` as one blob string.
 void read_listpack(RdbInput& in, std::vector<std::string>& entries, std::string& scratch, const char* what) {
   in.read_string(scratch, what);
@@ -439,7 +433,7 @@ ConvertedValue convert_value(RdbInput& in, uint8_t type, ValueConversion how, Rd
       for (const Field& f : fields) {
         append_string(out, f.name);
         append_string(out, f.value);
-        append_int64_le(out, f.expire_ms);
+        append_le64(out, static_cast<uint64_t>(f.expire_ms));
       }
       return ConvertedValue{rdb::kTypeValkeyHash2, 0};
     }
@@ -454,7 +448,7 @@ ConvertedValue convert_value(RdbInput& in, uint8_t type, ValueConversion how, Rd
         return ConvertedValue{rdb::kTypeHash, 0};
       }
       constexpr int64_t kMaxExpire = (int64_t{1} << 48) - 1;  // EB_EXPIRE_TIME_MAX
-      append_int64_le(out, min_expire);
+      append_le64(out, static_cast<uint64_t>(min_expire));
       append_length(out, fields.size());
       for (const Field& f : fields) {
         if (f.expire_ms > kMaxExpire)

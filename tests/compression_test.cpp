@@ -47,17 +47,21 @@ std::string compress(const std::string& data, Compression how, size_t piece = 1 
   return std::string(bytes->data().begin(), bytes->data().end());
 }
 
-// Everything a DecompressingSource gives, read through the exposed buffer; the compressed
-// bytes arrive `chunk` at a time.
-std::string decompress(const std::string& packed, size_t chunk = 4096) {
-  Codec c = codec_of_magic(reinterpret_cast<const uint8_t*>(packed.data()), packed.size());
-  DecompressingSource src(std::make_unique<test::StreamSource>("in", packed, chunk), c);
+// Every byte a source gives, read through its exposed buffer.
+std::string read_all(ByteSource& src) {
   std::string out;
   while (src.ensure(1)) {
     out.append(reinterpret_cast<const char*>(src.pos()), src.available());
     src.advance(src.available());
   }
   return out;
+}
+
+// Everything a DecompressingSource gives; the compressed bytes arrive `chunk` at a time.
+std::string decompress(const std::string& packed, size_t chunk = 4096) {
+  Codec c = codec_of_magic(reinterpret_cast<const uint8_t*>(packed.data()), packed.size());
+  DecompressingSource src(std::make_unique<test::StreamSource>("in", packed, chunk), c);
+  return read_all(src);
 }
 
 TEST(Compression, NamesMagicsAndLevels) {
@@ -155,22 +159,12 @@ TEST(Compression, OpenInputDecompressesByMagicNotName) {
     std::unique_ptr<ByteSource> src = open_input(path);
     EXPECT_FALSE(src->stable());
     EXPECT_NE(src->name().find(codec_name(c)), std::string::npos) << src->name();
-    std::string got;
-    while (src->ensure(1)) {
-      got.append(reinterpret_cast<const char*>(src->pos()), src->available());
-      src->advance(src->available());
-    }
-    EXPECT_EQ(got, rdb);
+    EXPECT_EQ(read_all(*src), rdb);
     EXPECT_EQ(src->checksum(), crc64(0, rdb.data(), rdb.size()));
     // Read again (a second pass): the mapped compressed bytes, decompressed anew.
     std::unique_ptr<ByteSource> again = src->reopen();
     ASSERT_TRUE(again);
-    std::string second;
-    while (again->ensure(1)) {
-      second.append(reinterpret_cast<const char*>(again->pos()), again->available());
-      again->advance(again->available());
-    }
-    EXPECT_EQ(second, rdb);
+    EXPECT_EQ(read_all(*again), rdb);
     EXPECT_EQ(again->name(), src->name());
     // Compressed data from a pipe cannot be read again.
     DecompressingSource piped(std::make_unique<test::StreamSource>("pipe", compress(rdb, {c, 0})), c);

@@ -71,6 +71,27 @@ Converted convert_one(RdbVersion in, uint8_t type, const std::string& payload, R
   return c;
 }
 
+// A whole file converted in memory: the output's bytes.
+std::string convert_file(const ConvertOptions& opt, const std::string& file, ConvertResult* result = nullptr) {
+  MemorySource src("in.rdb", file.data(), file.size());
+  MemorySink sink;
+  ConvertResult r = convert(opt, {&src}, sink);
+  if (result) *result = std::move(r);
+  return std::string(sink.data().begin(), sink.data().end());
+}
+
+// `run` must throw kCannotHold whose message names `option` (what would let it through).
+template <class Run>
+void expect_cannot_hold(Run&& run, const std::string& option) {
+  try {
+    run();
+    ADD_FAILURE() << "converted without " << option;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kCannotHold);
+    EXPECT_NE(std::string(e.what()).find(option), std::string::npos) << e.what();
+  }
+}
+
 std::string plain_items(const std::vector<std::string>& items, uint64_t count) {
   std::string out;
   append_length(out, count);
@@ -229,14 +250,8 @@ TEST(ValueConversion, FieldTtlsAreDroppedOnlyWhenAsked) {
            {kV12, rdb::kTypeHashListpackEx, redis_hash_listpack_ex(kFields)},
            {kValkey, rdb::kTypeValkeyHash2, valkey_hash2(kFields)}}) {
     SCOPED_TRACE(in.magic() + " type " + std::to_string(type));
-    try {
-      convert_one(in, type, payload, kV11);
-      ADD_FAILURE() << "converted without --drop-field-ttls";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), Errc::kCannotHold);
-      EXPECT_NE(std::string(e.what()).find("key \"k\""), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find("--drop-field-ttls"), std::string::npos) << e.what();
-    }
+    expect_cannot_hold([&] { convert_one(in, type, payload, kV11); }, "--drop-field-ttls");
+    expect_cannot_hold([&] { convert_one(in, type, payload, kV11); }, "key \"k\"");
     Converted d = convert_one(in, type, payload, kV11, [](ConvertOptions& o) { o.drop_field_ttls = true; });
     EXPECT_EQ(d.value.type, rdb::kTypeHash);
     EXPECT_EQ(d.value.value, plain_items({"a", "1", "b", "two", "c", "3"}, 3));
@@ -313,13 +328,7 @@ TEST(ValueConversion, StreamsStepDownToWhatTheOutputHolds) {
   // State the older form has no place for: refused, or left out with --lossy.
   for (auto [nacks, idmp] : {std::pair{true, false}, std::pair{false, true}}) {
     std::string payload = stream(5, nacks, idmp);
-    try {
-      convert_one(kV14, rdb::kTypeStreamListpacks5, payload, kV12);
-      ADD_FAILURE() << "converted without --lossy";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), Errc::kCannotHold);
-      EXPECT_NE(std::string(e.what()).find("--lossy"), std::string::npos) << e.what();
-    }
+    expect_cannot_hold([&] { convert_one(kV14, rdb::kTypeStreamListpacks5, payload, kV12); }, "--lossy");
     Converted s = convert_one(kV14, rdb::kTypeStreamListpacks5, payload, kV12, [](ConvertOptions& o) { o.lossy = true; });
     EXPECT_EQ(s.value.type, rdb::kTypeStreamListpacks3);
     EXPECT_EQ(s.value.value, stream(3, false, false));
@@ -337,23 +346,11 @@ TEST(ValueConversion, FunctionsIntoRdb9OnlyWhenDropped) {
   ConvertOptions opt;
   opt.apps = {{0, "app"}};
   opt.target = kV9;
-  {
-    MemorySource src("in.rdb", file.data(), file.size());
-    MemorySink sink;
-    try {
-      convert(opt, {&src}, sink);
-      ADD_FAILURE() << "wrote a function library into REDIS0009";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), Errc::kCannotHold);
-      EXPECT_NE(std::string(e.what()).find("--drop-functions"), std::string::npos) << e.what();
-    }
-  }
+  expect_cannot_hold([&] { convert_file(opt, file); }, "--drop-functions");
   opt.drop_functions = true;
-  MemorySource src("in.rdb", file.data(), file.size());
-  MemorySink sink;
-  ConvertResult r = convert(opt, {&src}, sink);
+  ConvertResult r;
+  test::FileImage img = test::image_of_bytes(convert_file(opt, file, &r));
   EXPECT_EQ(r.functions_dropped, 1u);
-  test::FileImage img = test::image_of_bytes(std::string(sink.data().begin(), sink.data().end()));
   EXPECT_EQ(img.functions, 0);
   EXPECT_TRUE(img.dbs.at(0).count("app:k"));
 }
@@ -375,23 +372,11 @@ TEST(ValueConversion, KeyMetadataOnlyLeftOutWhenAsked) {
   opt.apps = {{0, "app"}};
   opt.data_version = 0;
   opt.target = kV12;
-  {
-    MemorySource src("in.rdb", file.data(), file.size());
-    MemorySink sink;
-    try {
-      convert(opt, {&src}, sink);
-      ADD_FAILURE() << "wrote key metadata into REDIS0012";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), Errc::kCannotHold);
-      EXPECT_NE(std::string(e.what()).find("--lossy"), std::string::npos) << e.what();
-    }
-  }
+  expect_cannot_hold([&] { convert_file(opt, file); }, "--lossy");
   opt.lossy = true;
-  MemorySource src("in.rdb", file.data(), file.size());
-  MemorySink sink;
-  ConvertResult r = convert(opt, {&src}, sink);
+  ConvertResult r;
+  std::string out = convert_file(opt, file, &r);
   EXPECT_EQ(r.key_meta_dropped, 1u);
-  std::string out(sink.data().begin(), sink.data().end());
   MemorySource written("out.rdb", out.data(), out.size());
   RecordScanner sc(written);
   sc.read_header();
@@ -402,11 +387,9 @@ TEST(ValueConversion, KeyMetadataOnlyLeftOutWhenAsked) {
   EXPECT_EQ(img.dbs.at(0).at("app:k").value, std::string("\x01v", 2));
   // Into REDIS0013 it stays, byte for byte.
   opt.target = kV13;
-  MemorySource again("in.rdb", file.data(), file.size());
-  MemorySink kept;
-  ConvertResult k = convert(opt, {&again}, kept);
+  ConvertResult k;
+  std::string kept_bytes = convert_file(opt, file, &k);
   EXPECT_EQ(k.key_meta_dropped, 0u);
-  std::string kept_bytes(kept.data().begin(), kept.data().end());
   EXPECT_NE(kept_bytes.find(std::string(1, static_cast<char>(rdb::kOpKeyMeta)) + meta), std::string::npos);
 }
 

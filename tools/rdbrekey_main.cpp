@@ -318,6 +318,12 @@ void print_reading(std::FILE* out, const ConvertOptions& opt, const ConvertResul
                                               r.functions == 1 ? "y" : "ies", r.module_aux);
 }
 
+// " (zstd: 1,234 bytes)" for compressed outputs, else nothing.
+std::string compressed_size(const ConvertResult& r) {
+  if (!r.output_compressed_bytes) return {};
+  return fmt::format(" ({}: {} bytes)", codec_name(r.output_codec), fmt_count(r.output_compressed_bytes));
+}
+
 // On `out`: standard output, or standard error when the RDB goes to standard output.
 void print_summary(std::FILE* out, const ConvertOptions& opt, const ConvertResult& r) {
   print_reading(out, opt, r);
@@ -338,18 +344,14 @@ void print_summary(std::FILE* out, const ConvertOptions& opt, const ConvertResul
     fmt::print(out, "output  {}  {}  {} files, {} keys (db 0), {} bytes{}{}{}\n",
                opt.dry_run ? "(dry run: nothing written)" : opt.output_dir, r.output_version.magic(), r.shards.size(),
                fmt_count(r.keys_written), fmt_count(r.output_bytes),
-               r.output_compressed_bytes ? fmt::format(" ({}: {} bytes)", codec_name(r.output_codec),
-                                                       fmt_count(r.output_compressed_bytes))
-                                         : "",
+               compressed_size(r),
                r.output_verified ? ", read back and verified" : "",
                opt.dry_run ? "" : ", manifest.json beside them");
   } else {
     fmt::print(out, "output  {}  {}  {} keys (db 0), {} bytes{}{}\n",
                opt.dry_run ? "(dry run: nothing written)" : opt.output == "-" ? "<stdout>" : opt.output,
                r.output_version.magic(), fmt_count(r.keys_written), fmt_count(r.output_bytes),
-               r.output_compressed_bytes ? fmt::format(" ({}: {} bytes)", codec_name(r.output_codec),
-                                                       fmt_count(r.output_compressed_bytes))
-                                         : "",
+               compressed_size(r),
                r.output_verified ? ", read back and verified" : "");
   }
   fmt::print(out, "total   {} keys read: {} written ({} renamed, {} already prefixed, {} hashtagged, {} kept unrenamed), "
@@ -378,6 +380,13 @@ void print_error(const char* kind, const std::string& what) {
 }
 
 // ---- convert ------------------------------------------------------------------------------------
+
+// The --target of convert and restore: one of the table's names.
+const TargetServer& target_named(const std::string& name) {
+  const TargetServer* t = find_target(name);
+  if (!t) throw Error(Errc::kBadOption, fmt::format("--target \"{}\": expected one of {}", name, target_names()));
+  return *t;
+}
 
 // The choices for records a target cannot hold with all their data (convert and restore).
 void add_lossy_options(CLI::App* cmd, ConvertOptions& opt) {
@@ -511,10 +520,9 @@ void ConvertCommand::check_and_fill_options() {
   opt.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);
   if (!target.empty()) {
     if (rdb_version != "auto") throw Error(Errc::kBadOption, "give --target or --rdb-version, not both");
-    const TargetServer* t = find_target(target);
-    if (!t) throw Error(Errc::kBadOption, fmt::format("--target \"{}\": expected one of {}", target, target_names()));
-    opt.target = t->writes;
-    opt.target_name = t->name;
+    const TargetServer& t = target_named(target);
+    opt.target = t.writes;
+    opt.target_name = t.name;
   } else if (rdb_version != "auto") {
     opt.target = parse_version_name(rdb_version);
     if (!opt.target)
@@ -697,11 +705,7 @@ struct RestoreCommand {
     } else if (const char* env = std::getenv("RDBREKEY_PASSWORD"); env && *env) {
       opt.password = std::string(env);
     }
-    if (!target.empty()) {
-      if (!find_target(target))
-        throw Error(Errc::kBadOption, fmt::format("--target \"{}\": expected one of {}", target, target_names()));
-      c.target_name = target;
-    }
+    if (!target.empty()) c.target_name = target_named(target).name;
     parse_app_mappings(app_args, c);
     c.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop : unmapped == "keep" ? UnmappedPolicy::kKeep : UnmappedPolicy::kError;
     c.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);

@@ -79,6 +79,7 @@ class ByteSource {
 
   // A source not stable that can still be read again from the start (a compressed file, mapped:
   // decompressed again), for a second pass that needs no random access; nullptr otherwise.
+  virtual bool reopenable() const { return false; }
   virtual std::unique_ptr<ByteSource> reopen() const { return nullptr; }
 
   // Empty while the input is as it was when opened; otherwise what changed ("it shrank from

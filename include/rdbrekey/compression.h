@@ -56,6 +56,7 @@ class DecompressingSource final : public StreamingSource {
   ~DecompressingSource() override;
   std::string changed_since_open() override { return inner_->changed_since_open(); }
   // When the compressed bytes stay in place (a mapped file): the same data decompressed again.
+  bool reopenable() const override { return inner_->stable(); }
   std::unique_ptr<ByteSource> reopen() const override;
   Codec codec() const { return codec_; }
   // Compressed bytes consumed so far (progress), and the compressed input's size when known.

@@ -72,6 +72,10 @@ struct Location {
 
 [[noreturn]] void throw_at(Errc code, const Location& where, const std::string& what);
 
+// A failed write (errno `err`) while doing `what` ("out.rdb: write failed"): kNoSpace for a
+// full disk, a quota or the file-size limit (with that said), else kWriteFailed.
+[[noreturn]] void throw_write_error(const std::string& what, int err);
+
 // Quote arbitrary key bytes for a message: printable ASCII as is, others as \xNN, cut at `max`.
 std::string quote_bytes(const void* data, size_t size, size_t max = 120);
 

@@ -185,6 +185,16 @@ TEST(CliStreams, StandardInputAndOutput) {
   RunResult tty = sh("script -qec \"" + bin + " convert " + q(sample()) + apps_text() + " -o -\" /dev/null");
   EXPECT_EQ(tty.exit_code, 2) << describe(tty);
   EXPECT_NE(tty.out.find("standard output is a terminal"), std::string::npos) << describe(tty);
+  // A dry run writes nothing on standard output either; its plan goes to standard error.
+  RunResult dry = sh(bin + " convert " + q(sample()) + apps_text() + " -o - -n --compress zstd");
+  EXPECT_EQ(dry.exit_code, 0) << describe(dry);
+  EXPECT_EQ(dry.out, "");
+  EXPECT_NE(dry.err.find("dry run"), std::string::npos) << dry.err;
+  // A compression that does not exist is a usage error; nothing is written.
+  RunResult bogus = convert({sample(), "-o", dir.file("bogus.rdb"), "--compress", "bzip2"});
+  EXPECT_EQ(bogus.exit_code, 2) << describe(bogus);
+  EXPECT_NE(bogus.err.find("--compress"), std::string::npos) << bogus.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("bogus.rdb")));
   // Nothing to read back on standard output.
   RunResult bad = convert({sample(), "-o", "-", "--verify"});
   EXPECT_EQ(bad.exit_code, 2) << describe(bad);

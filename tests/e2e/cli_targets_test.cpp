@@ -133,6 +133,25 @@ TEST(CliTargets, EveryFixtureToEveryTarget) {
   EXPECT_LT(refused, 40);
 }
 
+// A target that is not in the table, or given with --rdb-version, is a usage error naming the
+// choices; nothing is written.
+TEST(CliTargets, UnknownOrConflictingTargetsAreRefused) {
+  TempDir dir;
+  for (const Args& bad : {Args{"--target", "redis9"}, Args{"--target", "valkey8", "--rdb-version", "10"}}) {
+    Args a{project_fixture("sample.rdb"), "--unmapped", "keep", "-o", dir.file("out.rdb")};
+    a.insert(a.end(), bad.begin(), bad.end());
+    RunResult r = convert(a);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find("--target"), std::string::npos) << r.err;
+  }
+  RunResult r = convert({project_fixture("sample.rdb"), "--unmapped", "keep", "--target", "redis9", "-o", dir.file("o.rdb")});
+  EXPECT_NE(r.err.find("valkey7.2, valkey8, valkey9, redis6.2"), std::string::npos) << r.err;
+  EXPECT_TRUE(dir.entries().empty());
+  RunResult rr = run({rdbrekey_binary(), "restore", project_fixture("sample.rdb"), "--unmapped", "keep", "--to",
+                      "redis://127.0.0.1:1", "--target", "redis9"});
+  EXPECT_EQ(rr.exit_code, 2) << describe(rr);
+}
+
 // The bundled sample (Redis 7.0: listpack hashes and zsets, quicklists, a stream with consumer
 // groups) converted for Redis 6.2, loaded by a real server: the same data as without conversion.
 TEST(CliTargets, Redis62OutputHoldsTheSameData) {
