@@ -181,7 +181,9 @@ void ByteSink::prepare() {
   drain();
 }
 
-FdSink::FdSink(std::string name, int fd) : name_(std::move(name)), fd_(fd) { start_background(); }
+FdSink::FdSink(std::string name, int fd, bool background) : name_(std::move(name)), fd_(fd) {
+  if (background) start_background();
+}
 
 FdSink::~FdSink() { stop_background(); }
 

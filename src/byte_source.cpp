@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -15,12 +16,15 @@
 #include "rdbrekey/compression.h"
 #include "rdbrekey/crc64.h"
 #include "rdbrekey/error.h"
+#include "rdbrekey/read_ahead.h"
 #include "rdbrekey/signals.h"
 
 namespace rdbrekey {
 
+ByteSource::~ByteSource() = default;  // subclasses stop the read-ahead before unmapping
+
 void ByteSource::flush_hooks() {
-  if (crc_on_ && pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));
+  if (crc_on_ && !ahead_ && pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(pos_ - crc_pos_));
   crc_pos_ = pos_;
   flush_tee();
   after_flush();
@@ -28,9 +32,13 @@ void ByteSource::flush_hooks() {
 
 void ByteSource::splice_tee(size_t n) {
   // The CRC must stand exactly at the start of the range to take the range's own CRC.
-  if (crc_on_ && tee_pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(tee_pos_ - crc_pos_));
+  // (With a read-ahead, the input's CRC is its thread's; the range's is still needed here.)
+  if (crc_on_ && !ahead_ && tee_pos_ > crc_pos_)
+    crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(tee_pos_ - crc_pos_));
   uint64_t range_crc = crc64(0, tee_pos_, n);
-  if (crc_on_) {
+  if (ahead_) {
+    crc_pos_ = tee_pos_ + n;
+  } else if (crc_on_) {
     crc_ = crc64_combine(crc_, range_crc, n);
     crc_pos_ = tee_pos_ + n;
   }
@@ -40,13 +48,34 @@ void ByteSource::splice_tee(size_t n) {
 }
 
 void ByteSource::enable_checksum(bool on) {
+  stop_read_ahead();
   flush_hooks();
   crc_on_ = on;
 }
 
 uint64_t ByteSource::checksum() {
+  stop_read_ahead();
   flush_hooks();
   return crc_;
+}
+
+bool ByteSource::start_read_ahead_over_mapping(const uint8_t* map, uint64_t size) {
+  if (ahead_ || !map || size == 0) return false;
+  flush_hooks();  // the CRC stands at pos_
+  try {
+    ahead_ = std::make_unique<ReadAhead>(map, size, offset(), crc_, dropped_to_, crc_on_);
+  } catch (const std::system_error&) {
+    return false;  // no thread to be had: this one keeps the work
+  }
+  return true;
+}
+
+void ByteSource::stop_read_ahead() {
+  if (!ahead_) return;
+  if (crc_on_) crc_ = ahead_->crc_to(offset());
+  crc_pos_ = pos_;
+  dropped_to_ = ahead_->dropped_to();
+  ahead_.reset();
 }
 
 bool ByteSource::skip(uint64_t n) {
@@ -89,19 +118,19 @@ MemorySource::MemorySource(std::string name, const void* data, size_t size) : By
 
 bool MemorySource::refill(size_t) { return false; }
 
-namespace {
-
-// Unmaps from the process, every 4 MiB, the whole MiBs of a read-only file mapping that the
-// reader has passed (they stay in the page cache); `advised` is how far that was done.
-void drop_mapped_pages_behind(const uint8_t* map, uint64_t offset, uint64_t& advised) {
-  uint64_t done = offset & ~uint64_t{(1 << 20) - 1};
-  if (done >= advised + (4u << 20)) {
-    ::madvise(const_cast<uint8_t*>(map) + advised, done - advised, MADV_DONTNEED);
-    advised = done;
+void ByteSource::drop_mapped_pages_behind() {
+  if (ahead_) {
+    // Its thread unmaps what is behind; should it lag far behind, this one does it.
+    ahead_->reader_at(offset());
+    if (offset() > ahead_->dropped_to() + kDropLag) ahead_->drop_to(offset() & ~uint64_t{ReadAhead::kChunk - 1});
+    return;
+  }
+  uint64_t done = offset() & ~uint64_t{(1 << 20) - 1};
+  if (done >= dropped_to_ + (4u << 20)) {
+    ::madvise(const_cast<uint8_t*>(stable_data()) + dropped_to_, done - dropped_to_, MADV_DONTNEED);
+    dropped_to_ = done;
   }
 }
-
-}  // namespace
 
 std::unique_ptr<MemorySource> MemorySource::rereading(const ByteSource& of) {
   auto again = std::make_unique<MemorySource>(of.name(), of.stable_data(), of.size_hint());
@@ -109,8 +138,14 @@ std::unique_ptr<MemorySource> MemorySource::rereading(const ByteSource& of) {
   return again;
 }
 
+MemorySource::~MemorySource() { ahead_.reset(); }  // its thread reads the mapping
+
+bool MemorySource::start_read_ahead() {
+  return drop_behind_ && start_read_ahead_over_mapping(stable_data(), size_hint());
+}
+
 void MemorySource::after_flush() {
-  if (drop_behind_) drop_mapped_pages_behind(stable_data(), offset(), advised_);
+  if (drop_behind_) drop_mapped_pages_behind();
 }
 
 StreamingSource::StreamingSource(std::string name, size_t buffer_size)
@@ -202,6 +237,7 @@ MappedFileSource::MappedFileSource(std::string name, int fd, uint64_t size) : By
 }
 
 MappedFileSource::~MappedFileSource() {
+  ahead_.reset();  // its thread reads the mapping
   signals::unregister_mapping(map_handle_);
   if (map_) ::munmap(map_, map_size_);
   ::close(fd_);
@@ -229,7 +265,11 @@ void MappedFileSource::after_flush() {
   throw_if_mapping_lost();
   // Mapped pages already passed are page cache; unmap them from this process every 4 MiB so
   // its resident memory stays small on inputs larger than RAM.
-  drop_mapped_pages_behind(static_cast<const uint8_t*>(map_), offset(), mapped_advised_);
+  drop_mapped_pages_behind();
+}
+
+bool MappedFileSource::start_read_ahead() {
+  return start_read_ahead_over_mapping(static_cast<const uint8_t*>(map_), map_size_);
 }
 
 namespace {

@@ -9,8 +9,8 @@
 namespace rdbrekey {
 
 CollisionCheck::CollisionCheck(const KeyPolicy& policy, const std::vector<ByteSource*>& sources,
-                               const LeftOutKeys& left_out)
-    : policy_(policy), sources_(sources), left_out_(left_out) {
+                               const LeftOutKeys& left_out, unsigned threads)
+    : policy_(policy), sources_(sources), left_out_(left_out), threads_(threads) {
   if (sources.size() > CollisionIndex::kMaxInputs + 1)
     throw Error(Errc::kTooMany, fmt::format("at most {} inputs", CollisionIndex::kMaxInputs + 1));
   everything_ = sources.size() > 1 || policy.unmapped() == UnmappedPolicy::kKeep;
@@ -18,7 +18,12 @@ CollisionCheck::CollisionCheck(const KeyPolicy& policy, const std::vector<ByteSo
 }
 
 void CollisionCheck::add_to_all(const KeyRef& ref, const RenamedKey& name) {
-  std::string_view whole = name.count == 1 ? name.parts[0] : std::string_view(scratch_ = name.str());
+  std::string_view whole = name.parts[0];
+  if (name.count > 1) {  // assembled in a buffer that keeps its capacity: no allocation per key
+    scratch_.clear();
+    for (uint8_t i = 0; i < name.count; ++i) scratch_.append(name.parts[i]);
+    whole = scratch_;
+  }
   if (ref.seekable) all_keys_.add(CollisionIndex::hash(whole), ref);
   else all_keys_.add_unseekable(CollisionIndex::hash(whole), CollisionIndex::second_hash(whole), ref.input, ref.db);
 }
@@ -55,9 +60,9 @@ std::string CollisionCheck::describe(const KeyRef& ref) const {
 
 void CollisionCheck::find(const std::vector<RdbVersion>& versions, const CollisionIndex::Visit& visit) {
   versions_ = versions;
-  all_keys_.for_each_shared_name([this](const KeyRef& r) { return output_name_of(r); }, visit);
+  all_keys_.for_each_shared_name([this](const KeyRef& r) { return output_name_of(r); }, visit, threads_);
   if (prefixed_keys_.empty()) return;
-  prefixed_keys_.sort();
+  prefixed_keys_.sort(threads_);
   for (uint32_t input = 0; input < sources_.size(); ++input) find_partners(input, visit);
 }
 
@@ -65,8 +70,10 @@ void CollisionCheck::find(const std::vector<RdbVersion>& versions, const Collisi
 // writing pass does, and pairs every key renamed onto a prefixed one with it.
 void CollisionCheck::find_partners(uint32_t input, const CollisionIndex::Visit& visit) {
   ByteSource* src = sources_[input];
-  MemorySource again(src->name(), src->stable_data(), src->size_hint());
-  RecordScanner sc(again);
+  // The pages passed are dropped from the process as the first pass drops them, so that a
+  // second look does not keep the whole mapped input resident.
+  std::unique_ptr<MemorySource> again = MemorySource::rereading(*src);
+  RecordScanner sc(*again);
   sc.read_header();
   Record r;
   std::vector<KeyRef> keys;

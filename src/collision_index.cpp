@@ -3,6 +3,9 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
+#include <system_error>
+#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -54,14 +57,45 @@ KeyRef CollisionIndex::ref(const Entry& e) const {
   return r;
 }
 
-void CollisionIndex::sort() {
-  entries_.reserve(entries_.size() + count_);
-  for (auto& block : blocks_) {
-    entries_.insert(entries_.end(), block.begin(), block.end());
-    std::vector<Entry>().swap(block);  // free each block as soon as it is moved
+void CollisionIndex::sort(unsigned threads) {
+  if (pending_ == 0) return;  // sorted already
+  const bool merge = !entries_.empty();  // entries added after an earlier sort (not done today)
+  // Gathered bucket after bucket (in hash order), each block freed as soon as it is moved.
+  std::vector<size_t> starts;
+  starts.reserve(kBuckets + 1);
+  entries_.reserve(entries_.size() + pending_);
+  for (Bucket& b : buckets_) {
+    starts.push_back(entries_.size());
+    for (auto& block : b.blocks) {
+      entries_.insert(entries_.end(), block.begin(), block.end());
+      std::vector<Entry>().swap(block);
+    }
+    b = Bucket{};
   }
-  blocks_.clear();
-  std::sort(entries_.begin(), entries_.end());
+  starts.push_back(entries_.size());
+  pending_ = 0;
+  if (merge) {
+    std::sort(entries_.begin(), entries_.end());
+    return;
+  }
+  // Each bucket sorted alone (the buckets are already in order by their hashes' top bits), by
+  // this thread and up to threads - 1 others, each taking the next bucket not yet taken.
+  std::atomic<size_t> next{0};
+  auto sort_buckets = [&] {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < kBuckets;)
+      std::sort(entries_.begin() + static_cast<std::ptrdiff_t>(starts[i]),
+                entries_.begin() + static_cast<std::ptrdiff_t>(starts[i + 1]));
+  };
+  std::vector<std::thread> helpers;
+  if (entries_.size() >= (size_t{1} << 16)) {
+    try {
+      for (unsigned t = 1; t < std::min(threads, 64u); ++t) helpers.emplace_back(sort_buckets);
+    } catch (const std::system_error&) {
+      // No more threads to be had: the ones there are (this one at least) do all the buckets.
+    }
+  }
+  sort_buckets();
+  for (auto& h : helpers) h.join();
 }
 
 std::pair<const CollisionIndex::Entry*, const CollisionIndex::Entry*> CollisionIndex::find(uint64_t hash) const {
@@ -87,8 +121,8 @@ bool in_input_order(const KeyRef& a, const KeyRef& b) {
 
 }  // namespace
 
-void CollisionIndex::for_each_shared_name(const NameOf& name_of, const Visit& visit) {
-  sort();
+void CollisionIndex::for_each_shared_name(const NameOf& name_of, const Visit& visit, unsigned threads) {
+  sort(threads);
   std::vector<Candidate> run;
   std::vector<KeyRef> keys;
   for (size_t i = 0; i < entries_.size();) {

@@ -340,14 +340,13 @@ class Lz4Encoder final : public CompressingSink::Encoder {
 
 class ZstdEncoder final : public CompressingSink::Encoder {
  public:
-  ZstdEncoder(int level, bool workers) : ctx_(ZSTD_createCCtx()) {
+  ZstdEncoder(int level, unsigned workers) : ctx_(ZSTD_createCCtx()) {
     if (!ctx_) throw Error(Errc::kInternal, "zstd: cannot create a compression context");
     buf_.resize(ZSTD_CStreamOutSize());
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level ? level : ZSTD_CLEVEL_DEFAULT);
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 1);
-    // The library's own worker threads, one per core (ignored by a build without them).
-    long cores = workers ? ::sysconf(_SC_NPROCESSORS_ONLN) : 1;
-    if (cores > 1) ZSTD_CCtx_setParameter(ctx_, ZSTD_c_nbWorkers, static_cast<int>(std::min<long>(cores, 16)));
+    // The library's own worker threads (ignored by a build without them).
+    if (workers > 1) ZSTD_CCtx_setParameter(ctx_, ZSTD_c_nbWorkers, static_cast<int>(std::min(workers, 16u)));
   }
   ~ZstdEncoder() override { ZSTD_freeCCtx(ctx_); }
   void write(const uint8_t* data, size_t size, ByteSink& out) override { run(data, size, ZSTD_e_continue, out); }
@@ -367,7 +366,7 @@ class ZstdEncoder final : public CompressingSink::Encoder {
   ZSTD_CCtx* ctx_;
 };
 
-std::unique_ptr<CompressingSink::Encoder> make_encoder(Compression how, bool workers) {
+std::unique_ptr<CompressingSink::Encoder> make_encoder(Compression how, unsigned workers) {
   switch (how.codec) {
     case Codec::kGzip: return std::make_unique<GzipEncoder>(how.level);
     case Codec::kLz4: return std::make_unique<Lz4Encoder>(how.level);
@@ -380,11 +379,11 @@ std::unique_ptr<CompressingSink::Encoder> make_encoder(Compression how, bool wor
 }  // namespace
 
 CompressingSink::CompressingSink(std::unique_ptr<ByteSink> inner, Compression how,
-                                 std::shared_ptr<BackgroundWriter> writer, bool workers)
+                                 std::shared_ptr<BackgroundWriter> writer, unsigned workers, bool background)
     : ByteSink(1 << 20), inner_(std::move(inner)), encoder_(make_encoder(how, workers)), codec_(how.codec) {
   // Compression runs on a background thread while the conversion goes on (zstd may add its
   // workers); `inner` writes on its own.
-  start_background(std::move(writer));
+  if (background) start_background(std::move(writer));
 }
 
 CompressingSink::~CompressingSink() { stop_background(); }

@@ -91,19 +91,23 @@ struct OutputFile {
       sink = std::make_unique<NullSink>();
       return;
     }
+    // With one thread (--threads 1) the conversion's thread also checksums, writes and compresses.
+    const unsigned threads = resolve_threads(options.threads);
+    const bool background = threads > 1;
     if (path == "-") {
-      sink = std::make_unique<FdSink>("<stdout>", STDOUT_FILENO);
+      sink = std::make_unique<FdSink>("<stdout>", STDOUT_FILENO, background);
     } else {
-      auto f = std::make_unique<AtomicFileSink>(path, options.overwrite, buffer, true, std::move(writer));
+      auto f = std::make_unique<AtomicFileSink>(path, options.overwrite, buffer, background, std::move(writer));
       file = f.get();
       sink = std::move(f);
     }
     Compression how = options.compress ? *options.compress : Compression{codec_of_path(path), 0};
     if (how.codec != Codec::kNone) {
-      // One file: zstd with its workers; the files of a split share one compressing thread, so
-      // that threads and compressor memory do not grow with the number of primaries.
-      bool workers = compressor_thread == nullptr;
-      auto c = std::make_unique<CompressingSink>(std::move(sink), how, std::move(compressor_thread), workers);
+      // One file: zstd with a worker per thread; the files of a split share one compressing
+      // thread, so that threads and compressor memory do not grow with the number of primaries.
+      unsigned workers = compressor_thread == nullptr ? threads : 0;
+      auto c = std::make_unique<CompressingSink>(std::move(sink), how, std::move(compressor_thread), workers,
+                                                 background);
       compressor = c.get();
       sink = std::move(c);
     }
@@ -179,9 +183,10 @@ ConvertResult convert_to_shards(const ConvertOptions& options) {
   // 1 MiB each, more share 16 MiB (at least 64 KiB each); twice that with the spare buffers.
   size_t n = names.size();
   size_t buffer = n <= 16 ? size_t{1} << 20 : std::max<size_t>(64 << 10, (size_t{16} << 20) / n);
-  auto writer = options.dry_run ? nullptr : std::make_shared<BackgroundWriter>();
+  const bool background = resolve_threads(options.threads) > 1;
+  auto writer = options.dry_run || !background ? nullptr : std::make_shared<BackgroundWriter>();
   bool compressing = !options.dry_run && options.compress && options.compress->codec != Codec::kNone;
-  auto compressor_thread = compressing ? std::make_shared<BackgroundWriter>() : nullptr;
+  auto compressor_thread = compressing && background ? std::make_shared<BackgroundWriter>() : nullptr;
   std::vector<OutputFile> files;
   std::vector<ByteSink*> sink_ptrs;
   files.reserve(names.size());

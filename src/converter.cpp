@@ -1,9 +1,12 @@
 #include "rdbrekey/converter.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -57,13 +60,13 @@ class Conversion {
   Conversion(const ConvertOptions& opt, const KeyPolicy& policy, ConvertResult& result, const LeftOutKeys& left_out,
              Out& out)
       : opt_(opt), policy_(policy), result_(result), left_out_(left_out), out_(out),
-        guards_(opt.data_version, policy.apps().size()) {}
+        guards_(opt.data_version, policy.apps().size()), threads_(resolve_threads(opt.threads)) {}
 
   // Returns the keys that a keep-first/keep-last choice leaves out; when there are any, the
   // output is incomplete (end() was not called) and the caller converts again without them.
   LeftOutKeys run(std::vector<ByteSource*>& sources) {
     ProgressMeter progress(opt_.progress, sources);
-    collisions_.emplace(policy_, sources, left_out_);
+    collisions_.emplace(policy_, sources, left_out_, threads_);
     std::vector<std::unique_ptr<RecordScanner>> scanners;
     for (ByteSource* src : sources) {
       scanners.push_back(std::make_unique<RecordScanner>(*src));
@@ -80,7 +83,11 @@ class Conversion {
       input_ = static_cast<uint32_t>(i);
       input_stable_ = sources[i]->stable();
       progress.begin_input(input_);
+      // With a second core, a mapped input's CRC and page work go to a thread of their own
+      // (read_ahead.h) while this one converts; taken back at its EOF marker.
+      if (threads_ > 1) sources[i]->start_read_ahead();
       scan_input(*scanners[i], progress);
+      sources[i]->stop_read_ahead();
       name_conversions();
       const ScanSummary& s = scanners[i]->summary();
       result_.inputs[i].bytes = s.end_offset;
@@ -415,6 +422,7 @@ class Conversion {
   const LeftOutKeys& left_out_;
   Out& out_;
   GuardMerge guards_;
+  unsigned threads_;
   std::optional<CollisionCheck> collisions_;
   std::vector<RdbVersion> versions_;
   RdbVersion out_version_;
@@ -558,6 +566,14 @@ RdbVersion default_output_version(const std::vector<RdbVersion>& inputs) {
     out.number = std::max(out.number, std::min(v.number, 11));
   }
   return out;
+}
+
+unsigned resolve_threads(unsigned requested) {
+  if (requested > 0) return requested;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return static_cast<unsigned>(CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 void check_inputs_unchanged(const std::vector<ByteSource*>& sources) {

@@ -27,10 +27,10 @@ struct Table {
   void add_pipe(uint32_t input, uint64_t db, const std::string& name) {
     index.add_unseekable(CollisionIndex::hash(name), CollisionIndex::second_hash(name), input, db);
   }
-  std::vector<Found> shared() {
+  std::vector<Found> shared(unsigned threads = 1) {
     std::vector<Found> out;
     index.for_each_shared_name([&](const KeyRef& r) { return names.at(r.key_offset); },
-                               [&](const std::string& n, std::vector<KeyRef>& k) { out.push_back({n, k}); });
+                               [&](const std::string& n, std::vector<KeyRef>& k) { out.push_back({n, k}); }, threads);
     return out;
   }
 };
@@ -83,6 +83,42 @@ TEST(CollisionIndex, EqualHashesDifferentNames) {
   index.for_each_shared_name([&](const KeyRef& r) { return names[r.key_offset]; },
                              [&](const std::string&, std::vector<KeyRef>&) { ++groups; });
   EXPECT_EQ(groups, 0);
+}
+
+// Enough names for the sort to go bucket by bucket on several threads: the same groups, in the
+// same order, whatever the number of threads, and find() sees every entry.
+TEST(CollisionIndex, ParallelSortFindsTheSameGroups) {
+  std::vector<std::vector<Found>> results;
+  for (unsigned threads : {1u, 2u, 5u}) {
+    Table t;
+    for (int i = 0; i < 200000; ++i) {
+      t.add(0, static_cast<uint64_t>(i % 3), "k:" + std::to_string(i));
+      if (i % 997 == 0) t.add(1, 0, "k:" + std::to_string(i));      // shared with input 0
+      if (i % 4999 == 0) t.add_pipe(2, 0, "k:" + std::to_string(i));  // and with a pipe
+    }
+    ASSERT_EQ(t.index.size(), t.names.size() + 41);
+    results.push_back(t.shared(threads));
+    ASSERT_EQ(results.back().size(), 201u + 41u - 1u);  // 0 is in both
+    for (const Found& f : results.back()) {
+      int i = std::stoi(f.name.substr(2));
+      EXPECT_EQ(f.keys.size(), 1u + (i % 997 == 0) + (i % 4999 == 0)) << f.name;
+      EXPECT_EQ(f.keys[0].input, 0u);
+      EXPECT_EQ(f.keys.back().input, i % 4999 == 0 ? 2u : 1u);
+    }
+    for (size_t n = 0; n < t.names.size(); n += 1009) {
+      auto [lo, hi] = t.index.find(CollisionIndex::hash(t.names[n]));
+      bool seen = false;
+      for (auto* e = lo; e != hi; ++e) seen |= t.index.ref(*e).key_offset == n;
+      EXPECT_TRUE(seen) << t.names[n];
+    }
+  }
+  for (size_t r = 1; r < results.size(); ++r) {
+    ASSERT_EQ(results[r].size(), results[0].size());
+    for (size_t i = 0; i < results[0].size(); ++i) {
+      EXPECT_EQ(results[r][i].name, results[0][i].name);
+      EXPECT_EQ(results[r][i].keys, results[0][i].keys);
+    }
+  }
 }
 
 TEST(CollisionIndex, Limits) {

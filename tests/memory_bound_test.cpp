@@ -64,5 +64,69 @@ TEST(MemoryBound, OneGibValueThroughAPipe) {
   EXPECT_LT(grew_mib, 64) << "peak resident size grew by " << grew_mib << " MiB for a 1 GiB value";
 }
 
+// Writes an RDB of `keys` string keys of 2000 bytes each in db 0, every tenth already under the
+// prefix "a:" (so that the collision check reads db 0 a second time, looking for the keys
+// renamed onto them), streamed to `path` with its CRC.
+void write_prefixed_dump(const std::string& path, int keys) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  uint64_t crc = 0;
+  auto put = [&](const std::string& bytes) {
+    crc = crc64(crc, bytes.data(), bytes.size());
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+  };
+  put(test::RdbBuilder("REDIS0010").select_db(0).bytes());
+  std::string value(2000, 'v');
+  for (int i = 0; i < keys; ++i) {
+    value[i % 2000] = static_cast<char>('a' + i % 26);
+    put(test::RdbBuilder("").string_key((i % 10 == 0 ? "a:k" : "k") + std::to_string(i), value).bytes());
+  }
+  uint8_t tail[9] = {0xff};
+  crc = crc64(crc, tail, 1);
+  for (int i = 0; i < 8; ++i) tail[1 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  std::fwrite(tail, 1, 9, f);
+  std::fclose(f);
+}
+
+// A mapped input stays out of resident memory, read once or twice: the pages passed are
+// dropped, also by the second look the collision check takes at a database that holds keys
+// already under their prefix, with the read-ahead thread (--threads 2) and without it. Each
+// conversion runs in a child of its own, so that its peak resident size is its own.
+TEST(MemoryBound, MappedInputReadTwiceStaysSmall) {
+  test::TempDir dir;
+  std::string path = dir.file("in.rdb");
+  write_prefixed_dump(path, 100000);  // about 200 MB
+  for (unsigned threads : {1u, 2u}) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      long result = -1;
+      try {
+        std::unique_ptr<ByteSource> src = open_input(path);
+        NullSink sink;
+        ConvertOptions opt;
+        opt.apps = {{0, "a"}};
+        opt.threads = threads;
+        ConvertResult r = convert(opt, {src.get()}, sink);
+        if (r.keys_written == 100001 && r.collisions == 0) result = peak_rss_kib();
+      } catch (...) {
+      }
+      [[maybe_unused]] ssize_t w = ::write(fds[1], &result, sizeof result);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    long peak_kib = -2;
+    ASSERT_EQ(::read(fds[0], &peak_kib, sizeof peak_kib), static_cast<ssize_t>(sizeof peak_kib));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_GT(peak_kib, 0) << "the conversion failed (threads " << threads << ")";
+    EXPECT_LT(peak_kib / 1024, 96) << "peak resident size " << peak_kib / 1024 << " MiB for a 200 MB input read "
+                                   << "twice, threads " << threads;
+  }
+}
+
 }  // namespace
 }  // namespace rdbrekey

@@ -494,6 +494,12 @@ void ConvertCommand::add_to(CLI::App& app) {
   cmd->add_option("--report", opt.report,
                   "Also write the summary as JSON to this file (written atomically with the output; never an "
                   "input or the output; replaced only with --force)");
+  cmd->add_option("--threads", opt.threads,
+                  "Threads at work (1..64; default: the cores available): 1 converts, checksums and writes on one "
+                  "thread; 2 or more read each mapped input ahead and hash its CRC on a second thread, write "
+                  "and hash the output on another, compress with zstd's workers and sort the collision index "
+                  "in parallel")
+      ->check(CLI::Range(1, 64));
   cmd->add_flag("-q,--quiet", quiet, "Print nothing on success");
   cmd->footer(kExitCodes);
 }
@@ -683,6 +689,10 @@ struct RestoreCommand {
         ->check(CLI::IsMember({"auto", "always", "never"}))
         ->default_val("auto");
     cmd->add_option("--report", c.report, "Also write the summary as JSON to this file (per-node counts included)");
+    cmd->add_option("--threads", c.threads,
+                    "Threads reading the input (1..64; default: the cores available): 2 or more read each mapped "
+                    "input ahead and hash its CRC on a second thread and sort the collision index in parallel")
+        ->check(CLI::Range(1, 64));
     cmd->add_flag("-f,--force", c.overwrite, "Replace the report file if it exists");
     cmd->add_flag("-q,--quiet", quiet, "Print nothing on success");
     cmd->footer(kExitCodes);

@@ -167,7 +167,8 @@ class MemorySink final : public ByteSink {
 // of a cancelled stream sees it cut short (an RDB without its trailer, which no server loads).
 class FdSink final : public ByteSink {
  public:
-  FdSink(std::string name, int fd);
+  // `background`: written on a second thread (false: on the caller's, --threads 1).
+  FdSink(std::string name, int fd, bool background = true);
   ~FdSink() override;
   void prepare() override;
   void cancel() noexcept override;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "rdbrekey/byte_sink.h"
+#include "rdbrekey/read_ahead.h"
 
 namespace rdbrekey {
 
@@ -35,7 +36,7 @@ class ByteSource {
   static constexpr size_t kMaxEnsure = 64;
 
   explicit ByteSource(std::string name) : name_(std::move(name)) {}
-  virtual ~ByteSource() = default;
+  virtual ~ByteSource();
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
 
@@ -77,6 +78,14 @@ class ByteSource {
     tee_ = nullptr;
   }
 
+  // Hands the input's CRC-64 and the page work (mapping ahead, unmapping behind) to a second
+  // thread (read_ahead.h) from here on, for a source over a file mapping (a mapped file, a
+  // second look at one). False, and nothing changes, for other sources or when no thread can be
+  // started.
+  virtual bool start_read_ahead() { return false; }
+  // Takes that work back on this thread (waits for the other to stop); checksum() does it too.
+  void stop_read_ahead();
+
   // A source not stable that can still be read again from the start (a compressed file, mapped:
   // decompressed again), for a second pass that needs no random access; nullptr otherwise.
   virtual bool reopenable() const { return false; }
@@ -93,6 +102,7 @@ class ByteSource {
 
  protected:
   static constexpr size_t kHookChunk = 256 * 1024;
+  static constexpr uint64_t kDropLag = 32 << 20;  // read-ahead: how far behind its unmapping may lag
 
   // Makes more bytes available so that available() >= need if the input has them; false when
   // it ends first. Implementations call flush_hooks() before discarding consumed bytes.
@@ -115,6 +125,11 @@ class ByteSource {
   void splice_tee(size_t n);
   static constexpr size_t kSpliceMin = 1 << 20;
   int splice_fd_ = -1;  // the mapped file's descriptor, for splice_tee
+  // start_read_ahead for a source whose whole input is the file mapping [map, map + size).
+  bool start_read_ahead_over_mapping(const uint8_t* map, uint64_t size);
+  // Unmaps, every 4 MiB, the whole MiBs of the mapping that the reader has passed (they stay in
+  // the page cache); with a read-ahead, tells it where the reader is and leaves that to it.
+  void drop_mapped_pages_behind();
   void set_buffer(const uint8_t* begin, const uint8_t* end, uint64_t base_offset) {
     buf_begin_ = pos_ = crc_pos_ = tee_pos_ = begin;
     end_ = end;
@@ -133,6 +148,8 @@ class ByteSource {
   bool crc_on_ = true;
   uint64_t crc_ = 0;
   ByteSink* tee_ = nullptr;
+  std::unique_ptr<ReadAhead> ahead_;  // while set, the CRC and the page work are its thread's
+  uint64_t dropped_to_ = 0;           // the mapping is unmapped before this offset
 };
 
 // Bytes already in memory (tests, benchmarks, a second look at a mapped file).
@@ -142,14 +159,15 @@ class MemorySource final : public ByteSource {
   // A second look at a mapped input file (`of` is a MappedFileSource): its pages, read-only and
   // page-aligned, are dropped from the process behind the reader as the file's own source does.
   static std::unique_ptr<MemorySource> rereading(const ByteSource& of);
+  ~MemorySource() override;
+  bool start_read_ahead() override;
 
  protected:
   bool refill(size_t need) override;
   void after_flush() override;
 
  private:
-  bool drop_behind_ = false;
-  uint64_t advised_ = 0;
+  bool drop_behind_ = false;  // over a file mapping
 };
 
 // A source read a chunk at a time into a buffer of its own (not stable). refill() keeps the
@@ -198,6 +216,7 @@ class MappedFileSource final : public ByteSource {
   MappedFileSource(std::string name, int fd, uint64_t size);
   ~MappedFileSource() override;
   std::string changed_since_open() override;
+  bool start_read_ahead() override;
 
  protected:
   bool refill(size_t need) override;
@@ -209,7 +228,6 @@ class MappedFileSource final : public ByteSource {
   void* map_ = nullptr;
   size_t map_size_ = 0;
   int map_handle_ = -1;
-  uint64_t mapped_advised_ = 0;
   int64_t mtime_at_open_ = 0;
 };
 

@@ -34,7 +34,9 @@ using LeftOutKeys = std::unordered_set<uint64_t>;
 
 class CollisionCheck {
  public:
-  CollisionCheck(const KeyPolicy& policy, const std::vector<ByteSource*>& sources, const LeftOutKeys& left_out);
+  // `threads`: how many threads sort the index at the end (ConvertOptions::threads, resolved).
+  CollisionCheck(const KeyPolicy& policy, const std::vector<ByteSource*>& sources, const LeftOutKeys& left_out,
+                 unsigned threads = 1);
 
   // Whether every written key of database `id` is remembered (otherwise only prefixed ones).
   bool remembers_all(DbId id) const { return everything_ || policy_.shares_app(id); }
@@ -71,6 +73,7 @@ class CollisionCheck {
   CollisionIndex prefixed_keys_;  // keys already under their prefix, by the name of their partner
   std::set<std::pair<uint32_t, uint64_t>> partner_dbs_;  // (input, db) holding prefixed keys
   std::string scratch_;
+  unsigned threads_;
 };
 
 }  // namespace rdbrekey

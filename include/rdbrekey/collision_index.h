@@ -12,6 +12,7 @@
 // to 65,536 distinct databases in one index).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -54,9 +55,10 @@ class CollisionIndex {
     uint64_t packed;
     bool operator<(const Entry& o) const { return hash < o.hash || (hash == o.hash && packed < o.packed); }
   };
-  // Gathers the entries into one array of exactly size() entries and sorts it: memory stays at
-  // 16 bytes per entry plus one block while adding (no doubling of a growing vector).
-  void sort();
+  // Gathers the entries into one array of exactly size() entries and sorts it, `threads` buckets
+  // at a time: memory stays at 16 bytes per entry plus the last block of each bucket while adding
+  // (no doubling of a growing vector).
+  void sort(unsigned threads = 1);
   // After sort(): the entries whose hash is `hash`.
   std::pair<const Entry*, const Entry*> find(uint64_t hash) const;
   KeyRef ref(const Entry& e) const;
@@ -68,20 +70,36 @@ class CollisionIndex {
   // `name` is empty when only unseekable keys have it.
   using NameOf = std::function<std::string(const KeyRef&)>;
   using Visit = std::function<void(const std::string& name, std::vector<KeyRef>& keys)>;
-  void for_each_shared_name(const NameOf& name_of, const Visit& visit);
+  void for_each_shared_name(const NameOf& name_of, const Visit& visit, unsigned threads = 1);
 
  private:
-  static constexpr size_t kBlock = 1 << 16;  // entries per block while adding (1 MiB)
+  // While adding, entries go to one of kBuckets buckets by the top bits of their hash, so that
+  // sort() gathers them bucket after bucket and sorts each bucket alone (cache-sized pieces, on
+  // several threads) instead of the whole array at once. A bucket grows in blocks, each as large
+  // as the bucket already is, from kFirstBlock up to kBlock entries: at most one partly filled
+  // block per bucket (kBuckets * kBlock * 16 bytes = 16 MiB at worst).
+  static constexpr int kBucketBits = 8;
+  static constexpr size_t kBuckets = size_t{1} << kBucketBits;
+  static constexpr size_t kFirstBlock = 256;
+  static constexpr size_t kBlock = 4096;
+  struct Bucket {
+    std::vector<std::vector<Entry>> blocks;
+    size_t count = 0;
+  };
   uint64_t dense_db(uint64_t db);
   void push(const Entry& e) {
-    if (blocks_.empty() || blocks_.back().size() == kBlock) {
-      blocks_.emplace_back();
-      blocks_.back().reserve(kBlock);
+    Bucket& b = buckets_[e.hash >> (64 - kBucketBits)];
+    if (b.blocks.empty() || b.blocks.back().size() == b.blocks.back().capacity()) {
+      b.blocks.emplace_back();
+      b.blocks.back().reserve(std::clamp(b.count, kFirstBlock, kBlock));
     }
-    blocks_.back().push_back(e);
+    b.blocks.back().push_back(e);
+    ++b.count;
     ++count_;
+    ++pending_;
   }
-  std::vector<std::vector<Entry>> blocks_;
+  std::vector<Bucket> buckets_ = std::vector<Bucket>(kBuckets);
+  size_t pending_ = 0;  // entries in buckets_, not yet in entries_
   std::vector<Entry> entries_;  // after sort()
   size_t count_ = 0;
   std::vector<uint64_t> dbs_;             // dense id -> database

@@ -78,13 +78,14 @@ class DecompressingSource final : public StreamingSource {
 // Compresses everything written into `inner` (which it owns) and finishes the compressed stream
 // in prepare(). The CRC-64 of ByteSink is that of the uncompressed bytes (the RDB trailer's).
 // Patching is impossible (can_patch() is false); commit and cancel go to `inner`. It compresses
-// on a thread of its own, or on `writer`'s when given (the files of a split share one);
-// `workers`: zstd also uses the library's worker threads (one per core); zlib and liblz4 have
-// no such mode.
+// on a thread of its own, or on `writer`'s when given (the files of a split share one), or,
+// with `background` false, on the writing thread itself (--threads 1); `workers` > 1: zstd
+// also uses that many of the library's worker threads (at most 16); zlib and liblz4 have no
+// such mode.
 class CompressingSink final : public ByteSink {
  public:
   CompressingSink(std::unique_ptr<ByteSink> inner, Compression how, std::shared_ptr<BackgroundWriter> writer = nullptr,
-                  bool workers = true);
+                  unsigned workers = 0, bool background = true);
   ~CompressingSink() override;
 
   void prepare() override;

@@ -49,6 +49,10 @@ struct ConvertOptions {
   // How the output files are compressed; nullopt: by the name (.gz, .lz4, .zst; else none).
   std::optional<Compression> compress;
   bool overwrite = false;
+  // Threads at work (--threads): 1 does everything on one; 2 or more add a read-ahead thread per
+  // mapped input (maps the next pages, hashes the input's CRC-64), a writer thread (output CRC,
+  // write(2)) and sort the collision index that many buckets at a time. 0: the cores available.
+  unsigned threads = 0;
   bool dry_run = false;                      // read everything, write nothing
   bool verify_output = false;                // re-read the written file before committing it
   std::optional<int64_t> drop_expired_before;  // drop keys whose expire time (ms) is <= this
@@ -148,6 +152,9 @@ struct ConvertResult {
 // The output version chosen for these input versions when none is given: the input's version
 // up to REDIS0011, REDIS0011 for newer Redis files, VALKEY080 when any input is VALKEY.
 RdbVersion default_output_version(const std::vector<RdbVersion>& inputs);
+
+// ConvertOptions::threads made definite: 0 becomes the cores this process may run on.
+unsigned resolve_threads(unsigned requested);
 
 // Runs the conversion of files (options.inputs to options.output, and the report); throws
 // rdbrekey::Error. The output and the report exist only on success (convert_files.cpp).
