@@ -6,6 +6,12 @@
 #                 a few 2-8 MB strings)
 #   huge-values         200 string values of 1-20 MB of random bytes
 #
+# Two paths are timed: the durable one (output on the work dir's disk, fsynced, against cp and
+# cp + sync of the copy) and the memory one (output on tmpfs, SHM_DIR, where fsync costs nothing:
+# the CPU path, against cp to the same tmpfs), the latter also with --threads 1 and with every
+# key remembered by the collision check (--unmapped keep). Without --quick, a 5,000,000-key
+# mixed dataset is converted once more for the peak resident memory of a database read twice.
+#
 # Usage: bench/run.sh [--quick] [WORK_DIR]        (default WORK_DIR: /tmp/rdbrekey-bench)
 #   --quick     smaller datasets (1,000,000 / 100,000 / 20 keys) and 3 rounds instead of 5
 # Environment: BUILD_DIR (default: <project>/build), ROUNDS (rounds per tool), SEED (default 1),
@@ -38,7 +44,8 @@ done
 rounds=${ROUNDS:-$([ $quick = 1 ] && echo 3 || echo 5)}
 seed=${SEED:-1}
 build=${BUILD_DIR:-$root/build}
-mkdir -p "$work"
+shm=${SHM_DIR:-/dev/shm}/rdbrekey-bench
+mkdir -p "$work" "$shm"
 work=$(cd "$work" && pwd)
 results=$root/bench/RESULTS.md
 started_at=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
@@ -76,7 +83,7 @@ cleanup() {
   local p
   for p in "${live_pids[@]}"; do kill "$p" 2>/dev/null || true; done
 }
-trap cleanup EXIT
+trap 'cleanup; rm -rf "$shm"' EXIT
 
 free_port() {
   local port
@@ -221,9 +228,27 @@ run_timed() {
   local tool=$1 name=$2 file=$work/$2.rdb tf=$work/time.out t0 t1 rss
   case $tool in
     rdbrekey)
+      rm -f "$work/$name.converted.rdb"
       t0=$EPOCHREALTIME
       /usr/bin/time -f '%e %M' -o "$tf" "$rdbrekey" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q
       t1=$EPOCHREALTIME
+      ;;
+    rdbrekey-mem|rdbrekey-mem-t1|rdbrekey-mem-keep)
+      local extra=()
+      [ "$tool" = rdbrekey-mem-t1 ] && extra=(--threads 1)
+      [ "$tool" = rdbrekey-mem-keep ] && extra=(--unmapped keep)
+      rm -f "$shm/$name.converted.rdb"
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" "$rdbrekey" convert "$file" -o "$shm/$name.converted.rdb" "${apps[@]}" -q "${extra[@]}"
+      t1=$EPOCHREALTIME
+      rm -f "$shm/$name.converted.rdb"
+      ;;
+    cp-mem)
+      rm -f "$shm/$name.cp.rdb"
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" cp "$file" "$shm/$name.cp.rdb"
+      t1=$EPOCHREALTIME
+      rm -f "$shm/$name.cp.rdb"
       ;;
     rdbrekey-cluster)
       rm -rf "$work/$name.shards"
@@ -307,11 +332,12 @@ sample_rdbrekey_split_memory() {
   echo "$anon"
 }
 
-tools=(rdbrekey rdbrekey-cluster cp cp+fsync redis-check-rdb redis-server)
+tools=(rdbrekey rdbrekey-cluster cp cp+fsync rdbrekey-mem rdbrekey-mem-t1 rdbrekey-mem-keep cp-mem redis-check-rdb
+       redis-server)
 baseline=${BASELINE:-}
 if [ -n "$baseline" ]; then
   [ -x "$baseline" ] || { echo "run.sh: BASELINE=$baseline is not an executable" >&2; exit 2; }
-  tools=(rdbrekey rdbrekey@baseline rdbrekey-cluster cp cp+fsync redis-check-rdb redis-server)
+  tools=(rdbrekey rdbrekey@baseline "${tools[@]:1}")
 fi
 declare -A mem_sample mem_collide mem_split3 mem_split64
 for spec in "${datasets[@]}"; do
@@ -335,6 +361,57 @@ for spec in "${datasets[@]}"; do
   rm -rf "$work/$name.converted.rdb" "$work/$name.cp.rdb" "$work/$name.shards"
 done
 
+# ---- resident memory of a large input read twice -------------------------------------------------
+
+# sample_memory CMD...: runs CMD, sampling /proc/PID/status every few ms; prints
+# "seconds peak_anon_kb peak_file_kb vmhwm_kb".
+sample_memory() {
+  local pid k v rest anon=0 filep=0 hwm=0 t0 t1
+  t0=$EPOCHREALTIME
+  "$@" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    while read -r k v rest; do
+      case $k in
+        RssAnon:) [ "$v" -gt "$anon" ] && anon=$v ;;
+        RssFile:) [ "$v" -gt "$filep" ] && filep=$v ;;
+        VmHWM:) [ "$v" -gt "$hwm" ] && hwm=$v ;;
+      esac
+    done < "/proc/$pid/status" 2>/dev/null || true
+    sleep 0.002
+  done
+  wait "$pid"
+  t1=$EPOCHREALTIME
+  sync
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $anon $filep $hwm"
+}
+
+declare -A big_mem
+big=$work/mixed-5m.rdb
+big_apps=(-a 0=sess -a 1=b -a 2=c -a 3=d)
+if [ $quick = 0 ]; then
+  stamp="rdbgen $gen_sum --profile mixed --seed $seed --keys 5000000"
+  if [ -f "$big" ] && [ -f "$big.meta" ] && [ "$(head -1 "$big.meta")" = "$stamp" ]; then
+    log "dataset mixed-5m: reusing $big"
+  else
+    log "dataset mixed-5m: generating 5,000,000 keys into $big"
+    rm -f "$big" "$big.meta"
+    "$rdbgen" --profile mixed --seed "$seed" --keys 5000000 -o "$big" > "$work/mixed-5m.gen.txt"
+    { echo "$stamp"; tail -1 "$work/mixed-5m.gen.txt"; } > "$big.meta"
+  fi
+  cat "$big" > /dev/null  # into the page cache, as the other datasets are
+  # db 0 mapped to the prefix "sess": its session keys ("sess:...") are already under it, so the
+  # collision check reads db 0 a second time, looking for keys that renaming puts onto them.
+  for threads in 1 2; do
+    log "dataset mixed-5m: peak memory, --threads $threads"
+    big_mem[$threads]=$(sample_memory "$rdbrekey" convert "$big" -o "$work/mixed-5m.converted.rdb" "${big_apps[@]}" \
+                        --force -q --threads "$threads")
+    rm -f "$work/mixed-5m.converted.rdb"
+  done
+  "$rdbrekey" convert "$big" -o "$work/mixed-5m.converted.rdb" "${big_apps[@]}" --force > "$work/mixed-5m.convert.txt"
+  rm -f "$work/mixed-5m.converted.rdb"
+fi
+
 # ---- report ------------------------------------------------------------------------------------
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -343,6 +420,36 @@ fs=$(df -PT "$work" | awk 'NR==2 {print $2 " on " $1}')
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$root" status --porcelain 2>/dev/null | grep -qv '^??' && echo " + uncommitted changes" || true)
 elapsed=$(awk -v a="$t_script" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
+
+best_of() { awk -v t="$1" '$1==t{print $2}' "$2" | sort -g | head -1; }
+max_rss_of() { awk -v t="$1" '$1==t{print $3}' "$2" | sort -g | tail -1; }
+
+# targets NAME SAMPLES KEYS: issue 12's targets for this dataset, each with its measured ratio.
+targets() {
+  local name=$1 samples=$2 keys=$3
+  local mem cpm t1 keep disk cpf check mem_goal rss anon
+  mem=$(best_of rdbrekey-mem "$samples"); cpm=$(best_of cp-mem "$samples"); t1=$(best_of rdbrekey-mem-t1 "$samples")
+  keep=$(best_of rdbrekey-mem-keep "$samples"); disk=$(best_of rdbrekey "$samples"); cpf=$(best_of cp+fsync "$samples")
+  check=$(best_of redis-check-rdb "$samples")
+  case $name in small) mem_goal=2.0 ;; huge-values) mem_goal=1.2 ;; *) mem_goal=1.5 ;; esac
+  rss=$(for t in rdbrekey rdbrekey-mem rdbrekey-mem-t1 rdbrekey-mem-keep rdbrekey-cluster; do max_rss_of $t "$samples"; done | sort -g | tail -1)
+  anon=$(awk '{print $1}' <<<"${mem_sample[$name]}")
+  echo "| target ($name) | goal | measured | met |"
+  echo "|---|---:|---:|:-:|"
+  awk -v mem="$mem" -v cpm="$cpm" -v t1="$t1" -v keep="$keep" -v disk="$disk" -v cpf="$cpf" -v check="$check" \
+      -v goal="$mem_goal" -v keys="$keys" -v name="$name" -v rss="$rss" -v anon="$anon" 'BEGIN {
+    yes = "yes"; no = "**no**"
+    printf "| memory path: rdbrekey-mem / cp-mem | <= %.1f | %.2f | %s |\n", goal, mem / cpm, (mem / cpm <= goal) ? yes : no
+    if (name == "small")
+      printf "| keys/s on the memory path | >= 25 M | %.1f M | %s |\n", keys / mem / 1e6, (keys / mem >= 25e6) ? yes : no
+    printf "| durable path: rdbrekey / cp+fsync | <= 1.15 | %.2f | %s |\n", disk / cpf, (disk / cpf <= 1.15) ? yes : no
+    printf "| every key remembered: rdbrekey-mem-keep / rdbrekey-mem | <= 1.3 | %.2f | %s |\n", keep / mem, (keep / mem <= 1.3) ? yes : no
+    printf "| redis-check-rdb / rdbrekey-mem | >= 5 | %.2f | %s |\n", check / mem, (check / mem >= 5) ? yes : no
+    printf "| peak RSS with the mapped input (any rdbrekey run) | <= 256 MiB | %.0f MiB | %s |\n", rss / 1024, (rss <= 262144) ? yes : no
+    printf "| own anonymous memory | <= 64 MiB | %.1f MiB | %s |\n", anon / 1024, (anon <= 65536) ? yes : no
+    printf "| (not a target) 2 threads vs 1: rdbrekey-mem-t1 / rdbrekey-mem | | %.2f | |\n", t1 / mem
+  }'
+}
 
 report() {
   echo "# rdbrekey end-to-end benchmark"
@@ -368,8 +475,11 @@ report() {
   echo "  every 5 ms over one connection; then stopped with SIGTERM (no save points: it writes nothing)."
   echo "- rdbrekey fsyncs its output before renaming it into place; plain cp does not (its dirty pages are"
   echo "  written back during the untimed sync), so \`cp+fsync\` (cp, then sync of that file) is the fair floor."
-  echo "- keys/min = keys in the input / best time; MB/s = input size / best time; x cp, x check ="
-  echo "  best time / best time of cp, of redis-check-rdb."
+  echo "- Two paths: durable (output on $fs, fsynced; floor: cp+fsync) and memory (output on tmpfs"
+  echo "  $shm, the \"-mem\" rows; floor: cp-mem, cp to that tmpfs). Outputs are removed (untimed) before"
+  echo "  each run, so no run pays for freeing the previous one's file."
+  echo "- keys/min = keys in the input / best time; MB/s = input size / best time; x cp, x cp-mem, x check ="
+  echo "  best time / best time of cp, of cp-mem, of redis-check-rdb."
   echo "- peak RSS (GNU time) of rdbrekey counts the pages of the mmap'ed input it has touched (page"
   echo "  cache, shared and reclaimable; rdbrekey unmaps what it has passed as it goes). \"anon\" is"
   echo "  its peak resident anonymous memory (/proc/PID/status RssAnon, sampled every ~2 ms in one extra run)."
@@ -379,6 +489,10 @@ report() {
   echo '```'
   echo "rdbrekey         $rdbrekey convert IN -o IN.converted.rdb ${apps[*]} --force -q"
   echo "rdbrekey-cluster $rdbrekey convert IN --cluster 3 --output-dir IN.shards ${apps[*]} --force -q"
+  echo "rdbrekey-mem     $rdbrekey convert IN -o $shm/IN.converted.rdb ${apps[*]} -q"
+  echo "rdbrekey-mem-t1  (the same) --threads 1"
+  echo "rdbrekey-mem-keep (the same) --unmapped keep     (every written key remembered by the collision check)"
+  echo "cp-mem           cp IN $shm/IN.cp.rdb"
   [ -z "$baseline" ] || echo "rdbrekey@baseline $baseline convert IN -o IN.converted.rdb ${apps[*]} --force -q   ($(git -C "$(dirname "$baseline")" rev-parse --short HEAD 2>/dev/null || echo 'commit unknown'))"
   echo "cp               cp IN IN.cp.rdb"
   echo "cp+fsync         sh -c 'cp IN IN.cp.rdb && sync IN.cp.rdb'"
@@ -398,16 +512,17 @@ report() {
     echo
     sed -n 2,3p "$work/$name.gen.txt" | sed 's/^ */    /'
     echo
-    echo "| tool | best s | median s | keys/min | MB/s | x cp | x cp+fsync | x check | peak RSS |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    local cp_best check_best cpf_best
+    echo "| tool | best s | median s | keys/min | MB/s | x cp | x cp+fsync | x cp-mem | x check | peak RSS |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local cp_best check_best cpf_best cpm_best
     cp_best=$(awk '$1=="cp"{print $2}' "$samples" | sort -g | head -1)
+    cpm_best=$(awk '$1=="cp-mem"{print $2}' "$samples" | sort -g | head -1)
     cpf_best=$(awk '$1=="cp+fsync"{print $2}' "$samples" | sort -g | head -1)
     check_best=$(awk '$1=="redis-check-rdb"{print $2}' "$samples" | sort -g | head -1)
     for tool in "${tools[@]}"; do
       # Sorted times of this tool (mawk has no asort), then best / median / max RSS.
       awk -v t="$tool" '$1 == t {print $2, $3}' "$samples" | sort -g |
-        awk -v t="$tool" -v keys="$keys" -v bytes="$bytes" -v cpb="$cp_best" -v cfb="$cpf_best" -v ckb="$check_best" -v mem="${mem_sample[$name]}" '
+        awk -v t="$tool" -v keys="$keys" -v bytes="$bytes" -v cpb="$cp_best" -v cfb="$cpf_best" -v cmb="$cpm_best" -v ckb="$check_best" -v mem="${mem_sample[$name]}" '
         { v[++n] = $1; if ($2 > rss) rss = $2 }
         END {
           best = v[1]
@@ -418,9 +533,11 @@ report() {
           else kpm_s = sprintf("%.0f", kpm)
           peak = sprintf("%.0f MB", rss / 1024)
           if (t == "rdbrekey") { split(mem, m, " "); peak = peak sprintf(" (anon %.1f MB)", m[1] / 1024) }
-          printf "| %s | %.3f | %.3f | %s | %.0f | %.2f | %.2f | %.2f | %s |\n", t, best, med, kpm_s, bytes / 1e6 / best, best / cpb, best / cfb, best / ckb, peak
+          printf "| %s | %.3f | %.3f | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %s |\n", t, best, med, kpm_s, bytes / 1e6 / best, best / cpb, best / cfb, best / cmb, best / ckb, peak
         }'
     done
+    echo
+    targets "$name" "$samples" "$keys"
     echo
     awk -v keys="$keys" -v a="${mem_sample[$name]}" -v b="${mem_collide[$name]}" 'BEGIN {
       split(a, x, " "); split(b, y, " ")
@@ -440,6 +557,25 @@ report() {
     cat "$work/$name.convert.txt"
     echo '```'
   done
+  if [ $quick = 0 ]; then
+    echo
+    echo "## mixed-5m: peak memory of a 5,000,000-key input with a database read twice"
+    echo
+    echo "\`$rdbrekey convert $big -o OUT ${big_apps[*]} --threads N\`: db 0's session keys (\"sess:...\")"
+    echo "are already under the prefix of db 0, so the collision check reads db 0 a second time."
+    echo
+    echo "| threads | seconds | peak RSS (VmHWM) | peak file-backed (RssFile) | peak anonymous (RssAnon) |"
+    echo "|---:|---:|---:|---:|---:|"
+    for threads in 1 2; do
+      awk -v t="$threads" -v m="${big_mem[$threads]}" 'BEGIN { split(m, x, " ");
+        printf "| %s | %.2f | %.0f MiB | %.0f MiB | %.1f MiB |\n", t, x[1], x[4] / 1024, x[3] / 1024, x[2] / 1024 }'
+    done
+    echo
+    echo '```'
+    sed -n 2,3p "$work/mixed-5m.gen.txt" 2>/dev/null | sed 's/^ *//'
+    cat "$work/mixed-5m.convert.txt"
+    echo '```'
+  fi
   echo
   echo "The targets of the performance work, which of them these numbers meet and what limits the"
   echo "others (with profiles): bench/README.md."

@@ -69,9 +69,16 @@ void ReadAhead::run() {
     }
     // Page-aligned for madvise (the mapping starts on a page); a failure (an old kernel without
     // MADV_POPULATE_READ, a file that shrank) only means the pages fault in as they are read.
-    uint64_t page_begin = begin & ~uint64_t{4095};
-    ::madvise(const_cast<uint8_t*>(data_) + page_begin, end - page_begin, MADV_POPULATE_READ);
+    const uint64_t page_begin = begin & ~uint64_t{4095};
+    const bool behind = end <= reader_.load();  // this thread lags (a busy machine): the reader passed it
+    if (!behind) ::madvise(const_cast<uint8_t*>(data_) + page_begin, end - page_begin, MADV_POPULATE_READ);
     if (checksum_) crc = crc_prefetching(crc, data_ + begin, end - begin);
+    if (behind && end > page_begin + 4096) {
+      // Hashing mapped the chunk in again: out with it, or a lagging thread would keep behind
+      // the reader everything the reader dropped.
+      const uint64_t page_end = end & ~uint64_t{4095};
+      ::madvise(const_cast<uint8_t*>(data_) + page_begin + 4096, page_end - page_begin - 4096, MADV_DONTNEED);
+    }
     crcs_[i % kRing] = crc;
     chunks_done_.store(i + 1);
     if (reader_waiting_.load()) wake();
