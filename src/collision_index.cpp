@@ -1,9 +1,11 @@
 #include "rdbrekey/collision_index.h"
 
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
+#include <new>
 #include <system_error>
 #include <thread>
 #include <tuple>
@@ -19,6 +21,20 @@ uint64_t CollisionIndex::hash(std::string_view name) { return XXH3_64bits(name.d
 uint64_t CollisionIndex::second_hash(std::string_view name) {
   return XXH3_64bits_withSeed(name.data(), name.size(), 0x9e3779b97f4a7c15ULL) & kMaxOffset;
 }
+
+template <class T>
+T* CollisionIndex::MappedAllocator<T>::allocate(size_t n) {
+  void* p = ::mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return static_cast<T*>(p);
+}
+
+template <class T>
+void CollisionIndex::MappedAllocator<T>::deallocate(T* p, size_t n) noexcept {
+  ::munmap(p, n * sizeof(T));
+}
+
+template struct CollisionIndex::MappedAllocator<CollisionIndex::Entry>;
 
 uint64_t CollisionIndex::dense_db(uint64_t db) {
   if (db == last_db_) return last_dense_;
@@ -64,11 +80,18 @@ void CollisionIndex::sort(unsigned threads) {
   std::vector<size_t> starts;
   starts.reserve(kBuckets + 1);
   entries_.reserve(entries_.size() + pending_);
+  if (!merge) {
+    // One large array, written once: with huge pages where the system allows them for the
+    // asking (transparent_hugepage=madvise), a 2 MiB fault instead of 512 small ones.
+    auto begin = reinterpret_cast<uintptr_t>(entries_.data()), end = begin + entries_.capacity() * sizeof(Entry);
+    uintptr_t aligned = (begin + (2u << 20) - 1) & ~uintptr_t{(2u << 20) - 1};
+    if (end > aligned + (2u << 20)) ::madvise(reinterpret_cast<void*>(aligned), (end - aligned) & ~uintptr_t{(2u << 20) - 1}, MADV_HUGEPAGE);
+  }
   for (Bucket& b : buckets_) {
     starts.push_back(entries_.size());
     for (auto& block : b.blocks) {
       entries_.insert(entries_.end(), block.begin(), block.end());
-      std::vector<Entry>().swap(block);
+      Block().swap(block);
     }
     b = Bucket{};
   }

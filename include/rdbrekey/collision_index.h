@@ -82,8 +82,22 @@ class CollisionIndex {
   static constexpr size_t kBuckets = size_t{1} << kBucketBits;
   static constexpr size_t kFirstBlock = 256;
   static constexpr size_t kBlock = 4096;
+  // Blocks come straight from mmap and go straight back with munmap: gathering them into one
+  // array frees each as it is moved, so that the index never holds its entries twice (freed
+  // to malloc, small blocks would stay in the process).
+  template <class T>
+  struct MappedAllocator {
+    using value_type = T;
+    MappedAllocator() = default;
+    template <class U>
+    MappedAllocator(const MappedAllocator<U>&) {}
+    T* allocate(size_t n);
+    void deallocate(T* p, size_t n) noexcept;
+    friend bool operator==(const MappedAllocator&, const MappedAllocator&) { return true; }
+  };
+  using Block = std::vector<Entry, MappedAllocator<Entry>>;
   struct Bucket {
-    std::vector<std::vector<Entry>> blocks;
+    std::vector<Block> blocks;
     size_t count = 0;
   };
   uint64_t dense_db(uint64_t db);
