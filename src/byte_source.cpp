@@ -31,19 +31,25 @@ void ByteSource::flush_hooks() {
 }
 
 void ByteSource::splice_tee(size_t n) {
+  uint64_t file_offset = base_offset_ + static_cast<uint64_t>(tee_pos_ - buf_begin_);
+  // The range is hashed here, once for both checksums: a read-ahead hands over the input's CRC
+  // up to the range and starts again after it, instead of hashing the range a second time.
+  const bool read_ahead = ahead_ != nullptr;
+  if (read_ahead) {
+    if (crc_on_) crc_ = ahead_->crc_to(file_offset);
+    crc_pos_ = tee_pos_;
+    dropped_to_ = ahead_->dropped_to();
+    ahead_.reset();
+  }
   // The CRC must stand exactly at the start of the range to take the range's own CRC.
-  // (With a read-ahead, the input's CRC is its thread's; the range's is still needed here.)
-  if (crc_on_ && !ahead_ && tee_pos_ > crc_pos_)
-    crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(tee_pos_ - crc_pos_));
+  if (crc_on_ && tee_pos_ > crc_pos_) crc_ = crc64(crc_, crc_pos_, static_cast<size_t>(tee_pos_ - crc_pos_));
   uint64_t range_crc = crc64(0, tee_pos_, n);
-  if (ahead_) {
-    crc_pos_ = tee_pos_ + n;
-  } else if (crc_on_) {
+  if (crc_on_) {
     crc_ = crc64_combine(crc_, range_crc, n);
     crc_pos_ = tee_pos_ + n;
   }
-  uint64_t file_offset = base_offset_ + static_cast<uint64_t>(tee_pos_ - buf_begin_);
   tee_->splice_from(splice_fd_, file_offset, tee_pos_, n, range_crc);
+  if (read_ahead) start_read_ahead_at(file_offset + n);
   after_flush();  // the hooks stand at pos_ now: let a mapped file drop what is behind
 }
 
@@ -59,11 +65,15 @@ uint64_t ByteSource::checksum() {
   return crc_;
 }
 
-bool ByteSource::start_read_ahead_over_mapping(const uint8_t* map, uint64_t size) {
-  if (ahead_ || !map || size == 0) return false;
+bool ByteSource::start_read_ahead_over_mapping() {
+  if (ahead_ || !stable_ || size_hint_ == 0) return false;
   flush_hooks();  // the CRC stands at pos_
+  return start_read_ahead_at(offset());
+}
+
+bool ByteSource::start_read_ahead_at(uint64_t at) {
   try {
-    ahead_ = std::make_unique<ReadAhead>(map, size, offset(), crc_, dropped_to_, crc_on_);
+    ahead_ = std::make_unique<ReadAhead>(stable_data(), size_hint_, at, crc_, dropped_to_, crc_on_);
   } catch (const std::system_error&) {
     return false;  // no thread to be had: this one keeps the work
   }
@@ -141,7 +151,7 @@ std::unique_ptr<MemorySource> MemorySource::rereading(const ByteSource& of) {
 MemorySource::~MemorySource() { ahead_.reset(); }  // its thread reads the mapping
 
 bool MemorySource::start_read_ahead() {
-  return drop_behind_ && start_read_ahead_over_mapping(stable_data(), size_hint());
+  return drop_behind_ && start_read_ahead_over_mapping();
 }
 
 void MemorySource::after_flush() {
@@ -269,7 +279,7 @@ void MappedFileSource::after_flush() {
 }
 
 bool MappedFileSource::start_read_ahead() {
-  return start_read_ahead_over_mapping(static_cast<const uint8_t*>(map_), map_size_);
+  return start_read_ahead_over_mapping();
 }
 
 namespace {

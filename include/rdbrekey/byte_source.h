@@ -125,8 +125,10 @@ class ByteSource {
   void splice_tee(size_t n);
   static constexpr size_t kSpliceMin = 1 << 20;
   int splice_fd_ = -1;  // the mapped file's descriptor, for splice_tee
-  // start_read_ahead for a source whose whole input is the file mapping [map, map + size).
-  bool start_read_ahead_over_mapping(const uint8_t* map, uint64_t size);
+  // start_read_ahead for a source whose whole input (stable_data(), size_hint()) is a file
+  // mapping; start_read_ahead_at: from `at`, the CRC standing there (no hook flushed).
+  bool start_read_ahead_over_mapping();
+  bool start_read_ahead_at(uint64_t at);
   // Unmaps, every 4 MiB, the whole MiBs of the mapping that the reader has passed (they stay in
   // the page cache); with a read-ahead, tells it where the reader is and leaves that to it.
   void drop_mapped_pages_behind();

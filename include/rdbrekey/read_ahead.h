@@ -27,7 +27,7 @@ namespace rdbrekey {
 class ReadAhead {
  public:
   static constexpr uint64_t kChunk = 1 << 20;
-  static constexpr uint64_t kAhead = 8 * kChunk;
+  static constexpr uint64_t kAhead = 4 * kChunk;
   static constexpr uint64_t kDropStep = 4 * kChunk;
 
   // `data`/`size`: the whole mapping (page-aligned, read-only, file-backed). The reader stands

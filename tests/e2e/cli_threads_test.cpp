@@ -38,6 +38,10 @@ std::string dump(bool collide) {
       b.string_key(key, std::string(static_cast<size_t>((i * 7919) % 4000), static_cast<char>('a' + i % 26)));
     }
   }
+  // Values of a MiB and more are copied inside the kernel (copy_file_range) and hashed by the
+  // reader, the read-ahead stopping before each and starting again after it.
+  b.select_db(2);
+  for (size_t mib : {3, 1, 2}) b.string_key("blob" + std::to_string(mib), std::string(mib << 20, static_cast<char>('z' - mib)));
   b.select_db(1).string_key("data_version", "5");
   if (collide) b.string_key("x", "1").string_key("b:x", "2");
   return b.eof().bytes();
@@ -121,10 +125,13 @@ TEST(CliThreads, EveryRouteWritesTheSameBytes) {
 TEST(CliThreads, DamagedInputIsRefusedTheSameWay) {
   TempDir dir;
   std::string bytes = dump(false);
-  // A byte inside a value in the middle (a run of one letter), and one of the CRC trailer.
+  // A byte inside a value in the middle (a run of one letter), one inside a value copied
+  // inside the kernel, and one of the CRC trailer.
   size_t mid = bytes.find(std::string(200, 'q'), bytes.size() / 2) + 100;
+  size_t blob = bytes.find(std::string(1 << 20, 'w')) + 12345;
   ASSERT_LT(mid, bytes.size());
-  for (size_t at : {mid, bytes.size() - 3}) {
+  ASSERT_LT(blob, bytes.size());
+  for (size_t at : {mid, blob, bytes.size() - 3}) {
     std::string bad = bytes;
     bad[at] = static_cast<char>(bad[at] ^ 0x01);
     std::string in = dir.file("bad.rdb");
