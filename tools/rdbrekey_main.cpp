@@ -24,6 +24,7 @@
 
 #include "rdbrekey/app_map_sources.h"
 #include "rdbrekey/atomic_file_sink.h"
+#include "rdbrekey/build_features.h"
 #include "rdbrekey/compression.h"
 #include "rdbrekey/converter.h"
 #include "rdbrekey/error.h"
@@ -33,6 +34,7 @@
 #include "rdbrekey/restore.h"
 #include "rdbrekey/signals.h"
 #include "rdbrekey/verifier.h"
+#include "rdbrekey_build_commit.h"
 
 namespace {
 
@@ -936,13 +938,25 @@ struct VerifyCommand {
   }
 };
 
+// rdbrekey --version: the version (the first line, as help2man reads it), the commit it was
+// built from, the build type and the optional paths compiled in.
+std::string version_text() {
+  std::string text = fmt::format("rdbrekey {}\ncommit      {}\nbuild type  {}\n", RDBREKEY_VERSION, RDBREKEY_GIT_COMMIT,
+                                 RDBREKEY_BUILD_TYPE);
+  for (const BuildFeature& f : build_features())
+    text += fmt::format("{:<11} {}\n", f.name, f.detail);
+  text.pop_back();  // CLI11 ends the text with its own newline
+  return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"rdbrekey: convert Redis/Valkey RDB backups offline, renaming every key by the database it was in "
                "(one prefixed db 0 for a Valkey cluster)",
                "rdbrekey"};
-  app.set_version_flag("--version", std::string("rdbrekey ") + RDBREKEY_VERSION);
+  app.set_version_flag("--version", version_text(), "Print the version, the commit, the build type and the optional "
+                                                    "paths compiled in (CRC-64 PCLMULQDQ, gzip, lz4, zstd, TLS)");
   app.require_subcommand(1);
   app.footer(kExitCodes);
   ConvertCommand convert_cmd;
