@@ -169,14 +169,17 @@ struct AppMapSources {
                     "applications: every apps/<name>/package.json (an @app/ package using ioredis or "
                     "@open-condo/keystone) and the database of the REDIS_URL in that app's .env "
                     "(redis://user:pass@host:6379/6 -> db 6; no path -> db 0). Prints the map and the apps "
-                    "skipped; refuses two apps on one database and REDIS_URLs of different servers");
+                    "skipped; refuses two apps on one database and REDIS_URLs of different servers")
+        ->type_name("PATH");
     cmd->add_option("--app-filter", app_filters,
                     "With --monorepo: take only this application (@app/condo exactly, or condo for the package "
-                    "named .../condo); repeatable");
+                    "named .../condo); repeatable")
+        ->type_name("NAME");
     cmd->add_option("--map", map_files,
                     "Read DB=NAME mappings from FILE, one per line ('#' comments, blank lines ignored); "
                     "repeatable. --app, --map and --monorepo add up; a database named for two applications is "
-                    "refused");
+                    "refused")
+        ->type_name("FILE");
   }
 
   bool given() const { return !monorepo.empty() || !map_files.empty(); }
