@@ -182,8 +182,6 @@ struct AppMapSources {
         ->type_name("FILE");
   }
 
-  bool given() const { return !monorepo.empty() || !map_files.empty(); }
-
   // The entries of --monorepo and --map; prints what --monorepo found on stderr unless `quiet`.
   std::vector<AppMapEntry> read(bool quiet) const {
     if (!app_filters.empty() && monorepo.empty())

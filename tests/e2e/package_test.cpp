@@ -79,7 +79,7 @@ TEST_F(DebianPackage, DependsOnThePackageOfEverySharedLibraryTheBinaryNeeds) {
     // (/lib is /usr/lib on a merged-/usr system, and dpkg knows one of the two names.)
     RunResult owner = test::run(
         {"sh", "-c",
-         "p=$(ldconfig -p | awk -v l=" + soname + " '$1 == l && /x86-64|aarch64|64bit/ {print $NF; exit}'); "
+         "p=$(/sbin/ldconfig -p | awk -v l=" + soname + " '$1 == l && /x86-64|aarch64|64bit/ {print $NF; exit}'); "
          "{ dpkg -S \"$p\" || dpkg -S \"/usr$p\" || dpkg -S \"${p#/usr}\"; } 2>/dev/null | head -1 | cut -d: -f1"});
     std::string package = first_line(owner.out);
     ASSERT_FALSE(package.empty()) << soname << ": " << owner.err;
