@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcli11-dev libfmt-dev liblzf-dev libxxhash-dev nlohmann-json3-dev libhiredis-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev libgtest-dev libbenchmark-dev
-          redis-server redis-tools openssl)
+          redis-server redis-tools openssl
+          help2man dpkg-dev file man-db bash-completion zsh lintian python3-jsonschema)
+# help2man: the man pages (from --help, at build time); dpkg-dev, file: cpack -G DEB with shlibdeps;
+# man-db, bash-completion, zsh, lintian: the tests of the pages, completions and package;
+# python3-jsonschema: the test that validates every JSON the tool writes (docs/report-schema.json).
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

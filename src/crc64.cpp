@@ -143,6 +143,22 @@ uint64_t crc64(uint64_t crc, const void* data, size_t size) noexcept {
   return crc64_portable(crc, data, size);
 }
 
+bool crc64_pclmul_compiled() noexcept {
+#if defined(__x86_64__)
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool crc64_uses_pclmul() noexcept {
+#if defined(__x86_64__)
+  return kHavePclmul;
+#else
+  return false;
+#endif
+}
+
 uint64_t crc64_portable(uint64_t crc, const void* data, size_t size) noexcept {
   const auto* p = static_cast<const unsigned char*>(data);
   if (size >= 4 * kStripe) {

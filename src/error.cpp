@@ -51,6 +51,7 @@ const char* errc_name(Errc code) {
     case Errc::kUnmappedDatabase: return "unmapped database";
     case Errc::kCollision: return "collision";
     case Errc::kCannotHold: return "cannot hold";
+    case Errc::kAmbiguousMap: return "ambiguous map";
     case Errc::kTargetUnavailable: return "target unavailable";
     case Errc::kTargetRefused: return "target refused";
     case Errc::kTargetKeyExists: return "key exists in target";

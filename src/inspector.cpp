@@ -149,6 +149,7 @@ std::string inspect_json(const std::string& file, const InspectResult& r) {
   using Json = nlohmann::ordered_json;
   auto str = [](std::string_view b) { return bytes_as_code_points(b); };
   Json j;
+  j["schema_version"] = 1;
   j["file"] = str(file);
   j["version"] = r.version.magic();
   j["bytes"] = r.bytes;

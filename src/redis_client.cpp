@@ -41,7 +41,7 @@ int ms_left(Clock::time_point deadline) {
   return left < 0 ? 0 : static_cast<int>(left);
 }
 
-std::string percent_decoded(std::string_view s, const char* what) {
+std::string percent_decoded(std::string_view s, const char* what, std::string_view url_from) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] != '%') {
@@ -50,10 +50,10 @@ std::string percent_decoded(std::string_view s, const char* what) {
     }
     unsigned v = 0;
     if (i + 2 >= s.size())
-      throw Error(Errc::kBadOption, fmt::format("--to: a % escape in the {} is cut short", what));
+      throw Error(Errc::kBadOption, fmt::format("{}: a % escape in the {} is cut short", url_from, what));
     auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
     if (ec != std::errc() || p != s.data() + i + 3)
-      throw Error(Errc::kBadOption, fmt::format("--to: a % escape in the {} is not two hex digits", what));
+      throw Error(Errc::kBadOption, fmt::format("{}: a % escape in the {} is not two hex digits", url_from, what));
     out.push_back(static_cast<char>(v));
     i += 2;
   }
@@ -62,7 +62,7 @@ std::string percent_decoded(std::string_view s, const char* what) {
 
 }  // namespace
 
-RedisUrl parse_redis_url(std::string_view url) {
+RedisUrl parse_redis_url(std::string_view url, std::string_view what) {
   RedisUrl u;
   std::string_view rest;
   if (url.starts_with("redis://")) {
@@ -71,7 +71,8 @@ RedisUrl parse_redis_url(std::string_view url) {
     rest = url.substr(9);
     u.tls = true;
   } else {
-    throw Error(Errc::kBadOption, "--to: expected redis://[USER[:PASSWORD]@]HOST:PORT (or rediss:// for TLS)");
+    throw Error(Errc::kBadOption,
+                fmt::format("{}: expected redis://[USER[:PASSWORD]@]HOST:PORT (or rediss:// for TLS)", what));
   }
   if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view userinfo = rest.substr(0, at);
@@ -79,41 +80,43 @@ RedisUrl parse_redis_url(std::string_view url) {
     size_t colon = userinfo.find(':');
     if (colon == std::string_view::npos) {
       // redis://PASSWORD@host, as redis-cli -u reads it
-      u.credentials.password = percent_decoded(userinfo, "password");
+      u.credentials.password = percent_decoded(userinfo, "password", what);
     } else {
-      u.credentials.user = percent_decoded(userinfo.substr(0, colon), "user name");
-      u.credentials.password = percent_decoded(userinfo.substr(colon + 1), "password");
+      u.credentials.user = percent_decoded(userinfo.substr(0, colon), "user name", what);
+      u.credentials.password = percent_decoded(userinfo.substr(colon + 1), "password", what);
     }
   }
+  // A query or fragment after HOST:PORT[/DB] names nothing this tool uses.
+  rest = rest.substr(0, rest.find_first_of("?#"));
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
     std::string_view db = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
     if (!db.empty()) {
       auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), u.db);
       if (ec != std::errc() || p != db.data() + db.size() || u.db < 0)
-        throw Error(Errc::kBadOption, fmt::format("--to: database \"{}\" is not a number", db));
+        throw Error(Errc::kBadOption, fmt::format("{}: database \"{}\" is not a number", what, db));
     }
   }
   std::string_view host = rest, port;
   if (rest.starts_with("[")) {  // [IPv6]:port
     size_t close = rest.find(']');
-    if (close == std::string_view::npos) throw Error(Errc::kBadOption, "--to: an IPv6 address without its ']'");
+    if (close == std::string_view::npos) throw Error(Errc::kBadOption, fmt::format("{}: an IPv6 address without its ']'", what));
     host = rest.substr(1, close - 1);
     if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') throw Error(Errc::kBadOption, "--to: expected :PORT after the IPv6 address");
+      if (rest[close + 1] != ':') throw Error(Errc::kBadOption, fmt::format("{}: expected :PORT after the IPv6 address", what));
       port = rest.substr(close + 2);
     }
   } else if (size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
     host = rest.substr(0, colon);
     port = rest.substr(colon + 1);
   }
-  if (host.empty()) throw Error(Errc::kBadOption, "--to: no host");
+  if (host.empty()) throw Error(Errc::kBadOption, fmt::format("{}: no host", what));
   u.endpoint.host = std::string(host);
   if (!port.empty()) {
     unsigned v = 0;
     auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
     if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535)
-      throw Error(Errc::kBadOption, fmt::format("--to: port \"{}\" is not 1..65535", port));
+      throw Error(Errc::kBadOption, fmt::format("{}: port \"{}\" is not 1..65535", what, port));
     u.endpoint.port = static_cast<uint16_t>(v);
   }
   return u;

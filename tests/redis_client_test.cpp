@@ -43,6 +43,21 @@ TEST(RedisUrl, CredentialsAsRedisCliReadsThem) {
   EXPECT_EQ(raw_at.endpoint.host, "h");
 }
 
+TEST(RedisUrl, QueryAndFragmentAreIgnoredAndMessagesSayWhereTheUrlCameFrom) {
+  RedisUrl q = parse_redis_url("redis://u:p@h:6379/6?family=4#main");
+  EXPECT_EQ(q.db, 6);
+  EXPECT_EQ(q.endpoint.address(), "h:6379");
+  EXPECT_EQ(q.credentials.password, "p");
+  EXPECT_EQ(parse_redis_url("rediss://h?x=1").db, 0);
+  EXPECT_EQ(parse_redis_url("redis://h:7000#x").endpoint.port, 7000);
+  try {
+    parse_redis_url("redis://u:s3cret@h:1/x", "apps/condo/.env:3: REDIS_URL");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "apps/condo/.env:3: REDIS_URL: database \"x\" is not a number");
+  }
+}
+
 TEST(RedisUrl, Ipv6AndTls) {
   RedisUrl v6 = parse_redis_url("rediss://[::1]:6390/2");
   EXPECT_TRUE(v6.tls);

@@ -22,7 +22,9 @@
 #include <optional>
 #include <string>
 
+#include "rdbrekey/app_map_sources.h"
 #include "rdbrekey/atomic_file_sink.h"
+#include "rdbrekey/build_features.h"
 #include "rdbrekey/compression.h"
 #include "rdbrekey/converter.h"
 #include "rdbrekey/error.h"
@@ -32,6 +34,7 @@
 #include "rdbrekey/restore.h"
 #include "rdbrekey/signals.h"
 #include "rdbrekey/verifier.h"
+#include "rdbrekey_build_commit.h"
 
 namespace {
 
@@ -80,6 +83,7 @@ ExitCode exit_code_of(Errc code) {
     case Errc::kUnmappedDatabase:
     case Errc::kCollision:
     case Errc::kCannotHold:
+    case Errc::kAmbiguousMap:
       return ExitCode::kRefused;
     case Errc::kTargetUnavailable:
     case Errc::kTargetRefused:
@@ -99,14 +103,16 @@ constexpr const char* kExitCodes =
     "  1    internal error (a bug: please report it)\n"
     "  2    bad command line (options, --app mapping, a number out of range, an output or report that is\n"
     "       an input or not a regular file, a --cluster topology that cannot be parsed or does not cover\n"
-    "       every slot exactly once)\n"
+    "       every slot exactly once, a --map line that is not DB=NAME, a --monorepo package.json or\n"
+    "       REDIS_URL that cannot be read, an --app-filter that names no application)\n"
     "  3    I/O error: an input (or the topology file) cannot be read or an output cannot be written\n"
     "       (missing file, disk full)\n"
     "  4    corrupt input: truncated file, bad framing, checksum mismatch, an input that changed while it\n"
     "       was read; for verify also a duplicate key\n"
     "  5    unsupported input: unknown RDB version, value type or opcode\n"
-    "  6    refused: unmapped databases, a record the output version cannot hold, or keys that renaming\n"
-    "       makes equal (collisions)\n"
+    "  6    refused: unmapped databases, a record the output version cannot hold, keys that renaming\n"
+    "       makes equal (collisions), or an ambiguous map: one database named for two applications (by\n"
+    "       --app, --map or --monorepo), --monorepo applications whose REDIS_URLs name different servers\n"
     "  7    restore: the target server cannot be reached, refused a command (credentials, permissions, out\n"
     "       of memory, a payload), already holds a key (--existing error), or its key count does not add up\n"
     "  130  interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP): no output is left behind;\n"
@@ -150,6 +156,72 @@ std::map<uint64_t, std::string> parse_apps(const std::vector<std::string>& args)
   return apps;
 }
 
+// --monorepo PATH (with --app-filter NAME) and --map FILE: the database -> application map from
+// a monorepo checkout or a mapping file, joined with --app DB=NAME by merge_app_maps (the same
+// database named for two applications by any of them is refused, naming both).
+struct AppMapSources {
+  std::string monorepo;
+  std::vector<std::string> app_filters, map_files;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--monorepo", monorepo,
+                    "Build the --app map from a checkout of the monorepo, as the online migrator finds the "
+                    "applications: every apps/<name>/package.json (an @app/ package using ioredis or "
+                    "@open-condo/keystone) and the database of the REDIS_URL in that app's .env "
+                    "(redis://user:pass@host:6379/6 -> db 6; no path -> db 0). Prints the map and the apps "
+                    "skipped; refuses two apps on one database and REDIS_URLs of different servers")
+        ->type_name("PATH");
+    cmd->add_option("--app-filter", app_filters,
+                    "With --monorepo: take only this application (@app/condo exactly, or condo for the package "
+                    "named .../condo); repeatable")
+        ->type_name("NAME");
+    cmd->add_option("--map", map_files,
+                    "Read DB=NAME mappings from FILE, one per line ('#' comments, blank lines ignored); "
+                    "repeatable. --app, --map and --monorepo add up; a database named for two applications is "
+                    "refused")
+        ->type_name("FILE");
+  }
+
+  // The entries of --monorepo and --map; prints what --monorepo found on stderr unless `quiet`.
+  std::vector<AppMapEntry> read(bool quiet) const {
+    if (!app_filters.empty() && monorepo.empty())
+      throw Error(Errc::kBadOption, "--app-filter chooses applications of --monorepo: give --monorepo PATH");
+    std::vector<AppMapEntry> entries;
+    if (!monorepo.empty()) {
+      MonorepoMap m = read_monorepo_map(monorepo, app_filters);
+      if (!quiet) {
+        fmt::print(stderr, "monorepo {}: {} application(s) of server {}\n", monorepo, m.entries.size(), m.server);
+        for (const auto& s : m.skipped)
+          fmt::print(stderr, "skipped {}{}: {}\n", s.dir, s.name.empty() ? "" : " (" + s.name + ")", s.why);
+      }
+      entries = std::move(m.entries);
+    }
+    for (const auto& f : map_files) {
+      std::vector<AppMapEntry> more = read_map_file(f);
+      entries.insert(entries.end(), more.begin(), more.end());
+    }
+    return entries;
+  }
+};
+
+// Joins --app DB=NAME with the entries of --monorepo/--map; prints the resulting map on stderr
+// (unless `quiet`) when any came from a file.
+std::map<uint64_t, std::string> joined_app_map(const std::map<uint64_t, std::string>& from_app_option,
+                                               std::vector<AppMapEntry> from_files, bool quiet) {
+  if (from_files.empty()) return from_app_option;
+  for (const auto& [db, name] : from_app_option)
+    from_files.push_back(AppMapEntry{db, name, fmt::format("--app {}={}", db, name)});
+  std::map<uint64_t, std::string> apps = merge_app_maps(from_files);
+  if (!quiet)
+    for (const auto& [db, name] : apps) {
+      std::vector<std::string> sources;
+      for (const auto& e : from_files)
+        if (e.db == db) sources.push_back(e.source);
+      fmt::print(stderr, "map     {}={}  (prefix {}; {})\n", db, name, app_prefix_from_name(name), fmt::join(sources, ", "));
+    }
+  return apps;
+}
+
 // The input an option names: exactly as it was given, or the same file under another name.
 uint32_t input_named(const std::string& name, const std::vector<std::string>& inputs, const std::string& option) {
   for (size_t i = 0; i < inputs.size(); ++i)
@@ -169,7 +241,8 @@ uint32_t input_named(const std::string& name, const std::vector<std::string>& in
 // that input only (INPUT as given on the command line, or another name of the same file). The
 // mapping is split at the last '=' preceded by digits that start the value or follow a ':' (an
 // application name holds neither ':' nor '='), so a path may hold ':' and '=' itself.
-void parse_app_mappings(const std::vector<std::string>& args, ConvertOptions& opt) {
+void parse_app_mappings(const std::vector<std::string>& args, ConvertOptions& opt,
+                        const std::vector<AppMapEntry>& from_files = {}, bool quiet = false) {
   std::vector<std::string> general;
   for (const auto& a : args) {
     size_t eq = std::string::npos, digits = 0;
@@ -199,7 +272,7 @@ void parse_app_mappings(const std::vector<std::string>& args, ConvertOptions& op
     if (!opt.input_apps.emplace(id, name).second)
       throw Error(Errc::kBadOption, fmt::format("--app: database {} of {} is mapped twice", num, input));
   }
-  opt.apps = parse_apps(general);
+  opt.apps = joined_app_map(parse_apps(general), from_files, quiet);
   for (const auto& [id, name] : opt.input_apps)
     if (opt.apps.count(id.db))
       throw Error(Errc::kBadOption,
@@ -406,6 +479,7 @@ struct ConvertCommand {
   CLI::App* cmd = nullptr;
   ConvertOptions opt;
   std::vector<std::string> app_args;
+  AppMapSources map_sources;
   std::string unmapped = "error", rdb_version = "auto", data_version = "2", on_collision = "error";
   std::string progress_mode = "auto", drop_expired, aux_from, cluster, compress, target;
   bool quiet = false;
@@ -444,6 +518,7 @@ void ConvertCommand::add_to(CLI::App& app) {
                   "DB=NAME: database DB (of every input) belongs to application NAME, an npm package name "
                   "(@app/resident-app -> prefix resident_app) or a plain prefix; INPUT:DB=NAME: database DB of that "
                   "input only (INPUT as given above, e.g. host-b/dump.rdb:3=@app/billing); repeatable");
+  map_sources.add_to(cmd);
   cmd->add_option("--aux-from", aux_from,
                   "The input whose AUX fields (redis-ver, ctime, ...) go into the output (default: the first)");
   cmd->add_option("--unmapped", unmapped,
@@ -517,7 +592,7 @@ void ConvertCommand::check_and_fill_options() {
     if (!opt.output_dir.empty()) throw Error(Errc::kBadOption, "--output-dir goes with --cluster; for one file use -o");
     if (opt.output.empty()) throw Error(Errc::kBadOption, "convert: -o FILE (or --cluster TOPOLOGY --output-dir DIR) is required");
   }
-  parse_app_mappings(app_args, opt);
+  parse_app_mappings(app_args, opt, map_sources.read(quiet), quiet);
   if (!aux_from.empty()) opt.aux_from = input_named(aux_from, opt.inputs, "--aux-from");
   opt.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop
                  : unmapped == "keep" ? UnmappedPolicy::kKeep
@@ -621,6 +696,7 @@ struct RestoreCommand {
   CLI::App* cmd = nullptr;
   RestoreOptions opt;
   std::vector<std::string> app_args;
+  AppMapSources map_sources;
   std::string unmapped = "error", data_version = "2", on_collision = "error", existing = "error";
   std::string progress_mode = "auto", password_file, target;
   bool force_cluster = false, force_standalone = false, quiet = false, insecure = false;
@@ -652,6 +728,7 @@ struct RestoreCommand {
     cmd->add_flag("--cluster", force_cluster, "The target is a cluster (default: asked with INFO cluster)");
     cmd->add_flag("--standalone", force_standalone, "Treat the target as one server even if cluster mode is on");
     cmd->add_option("-a,--app", app_args, "DB=NAME or INPUT:DB=NAME, as for convert; repeatable");
+    map_sources.add_to(cmd);
     cmd->add_option("--unmapped", unmapped, "Databases with no --app: error (default), drop, keep (as for convert)")
         ->check(CLI::IsMember({"error", "drop", "keep"}));
     cmd->add_option("--hashtag", c.hashtags, "Hashtag key families, as for convert (default: bull)")->default_str("bull");
@@ -716,7 +793,7 @@ struct RestoreCommand {
       opt.password = std::string(env);
     }
     if (!target.empty()) c.target_name = target_named(target).name;
-    parse_app_mappings(app_args, c);
+    parse_app_mappings(app_args, c, map_sources.read(quiet), quiet);
     c.unmapped = unmapped == "drop" ? UnmappedPolicy::kDrop : unmapped == "keep" ? UnmappedPolicy::kKeep : UnmappedPolicy::kError;
     c.data_version = parse_number_option(data_version, "--data-version", uint64_t{1} << 53);
     c.on_collision = on_collision == "keep-first"  ? CollisionPolicy::kKeepFirst
@@ -796,6 +873,7 @@ struct InspectCommand {
   CLI::App* cmd = nullptr;
   std::string path;
   std::vector<std::string> apps;
+  AppMapSources map_sources;
   InspectOptions opt;
   std::string now, largest = "10";
   bool json = false;
@@ -805,6 +883,7 @@ struct InspectCommand {
                                         "keys) and what renaming would do; which servers load it as it is");
     cmd->add_option("file", path, "RDB file; - reads standard input")->required();
     cmd->add_option("-a,--app", apps, "DB=NAME as for convert: count what renaming would do");
+    map_sources.add_to(cmd);
     cmd->add_option("--hashtag", opt.hashtags, "Hashtag key families (default: bull)")->default_str("bull");
     cmd->add_option("--now", now, "Count keys expired at this time (ms since the epoch; default: now)");
     cmd->add_option("--largest", largest, "How many of the largest keys to list (0..10000)")->default_val("10");
@@ -813,7 +892,7 @@ struct InspectCommand {
   }
 
   int run() {
-    opt.apps = parse_apps(apps);
+    opt.apps = joined_app_map(parse_apps(apps), map_sources.read(false), false);
     check_hashtag_families(opt.hashtags);
     opt.now_ms = now.empty() ? now_ms()
                              : static_cast<int64_t>(
@@ -870,13 +949,25 @@ struct VerifyCommand {
   }
 };
 
+// rdbrekey --version: the version (the first line, as help2man reads it), the commit it was
+// built from, the build type and the optional paths compiled in.
+std::string version_text() {
+  std::string text = fmt::format("rdbrekey {}\ncommit      {}\nbuild type  {}\n", RDBREKEY_VERSION, RDBREKEY_GIT_COMMIT,
+                                 RDBREKEY_BUILD_TYPE);
+  for (const BuildFeature& f : build_features())
+    text += fmt::format("{:<11} {}\n", f.name, f.detail);
+  text.pop_back();  // CLI11 ends the text with its own newline
+  return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"rdbrekey: convert Redis/Valkey RDB backups offline, renaming every key by the database it was in "
                "(one prefixed db 0 for a Valkey cluster)",
                "rdbrekey"};
-  app.set_version_flag("--version", std::string("rdbrekey ") + RDBREKEY_VERSION);
+  app.set_version_flag("--version", version_text(), "Print the version, the commit, the build type and the optional "
+                                                    "paths compiled in (CRC-64 PCLMULQDQ, gzip, lz4, zstd, TLS)");
   app.require_subcommand(1);
   app.footer(kExitCodes);
   ConvertCommand convert_cmd;

@@ -41,6 +41,7 @@ enum class Errc : uint8_t {
   kUnmappedDatabase,
   kCollision,           // keys that renaming makes equal
   kCannotHold,          // a record the output version cannot hold
+  kAmbiguousMap,        // the database -> application map sources disagree (--monorepo, --map, --app)
   // A live target (restore).
   kTargetUnavailable,   // cannot connect, or the connection broke for good
   kTargetRefused,       // the server refused a command: credentials, permissions, memory, a payload

@@ -75,7 +75,7 @@ struct InspectResult {
 
 InspectResult inspect(ByteSource& src, const InspectOptions& options);
 
-// `inspect --json`: {"file", "version", "bytes", "checksum" ("verified" or null), "aux": {..},
+// `inspect --json` (schema: docs/report-schema.json): {"schema_version": 1, "file", "version", "bytes", "checksum" ("verified" or null), "aux": {..},
 // "databases": [{"db", "keys", "types": {name: keys}, "with_ttl", "expired", "value_bytes",
 // "prefix", "renamed", "already_prefixed", "hashtagged", "queues": [..]}], "functions",
 // "module_aux", "module_values", "largest": [{"db", "key", "type", "bytes"}],

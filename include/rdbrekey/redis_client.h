@@ -68,16 +68,17 @@ struct RedisCredentials {
   std::shared_ptr<const TlsContext> tls;  // null: plain TCP
 };
 
-// redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]; rediss:// for TLS. Percent-escapes in USER and
-// PASSWORD are decoded. Throws Error(kBadOption) naming what is wrong (the password is never
-// repeated in a message).
+// redis://[USER[:PASSWORD]@]HOST[:PORT][/DB][?QUERY][#FRAGMENT]; rediss:// for TLS. Percent-escapes
+// in USER and PASSWORD are decoded; a query or fragment is ignored. Throws Error(kBadOption)
+// naming what is wrong, each message starting with `what` (the option or file:line the URL came
+// from; the password is never repeated in a message).
 struct RedisUrl {
   RedisEndpoint endpoint;
   RedisCredentials credentials;
   bool tls = false;
   int db = 0;
 };
-RedisUrl parse_redis_url(std::string_view url);
+RedisUrl parse_redis_url(std::string_view url, std::string_view what = "--to");
 
 // A reply, copied out of hiredis' objects.
 struct RedisReply {

@@ -1,4 +1,5 @@
-// The JSON report of a conversion (`convert --report FILE.json`, also for a dry run): the same
+// The JSON report of a conversion (`convert --report FILE.json`, also for a dry run; schema:
+// docs/report-schema.json): the same
 // figures as the printed summary, from the same ConvertResult. Key names are byte strings: each
 // byte is one code point (U+0000..U+00FF), so binary bytes appear as \u00XX.
 //
