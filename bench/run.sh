@@ -291,13 +291,12 @@ run_timed() {
   echo "$tool $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}') $rss" >> "$samples"
 }
 
-# Peak memory of one rdbrekey run, sampled from /proc every few ms: resident anonymous memory
-# (what the process allocates) apart from resident file pages (the mapped input's page-cache
-# pages, which the kernel can drop at any time) and VmHWM (the kernel's own peak of their sum).
-sample_rdbrekey_memory() {
-  local name=$1 file=$work/$1.rdb pid k v rest anon=0 filep=0 hwm=0
-  shift
-  "$rdbrekey" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q "$@" &
+# sample_memory CMD...: runs CMD, sampling /proc/PID/status every few ms; prints
+# "seconds peak_anon_kb peak_file_kb vmhwm_kb".
+sample_memory() {
+  local pid k v rest anon=0 filep=0 hwm=0 t0 t1
+  t0=$EPOCHREALTIME
+  "$@" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     while read -r k v rest; do
@@ -310,8 +309,19 @@ sample_rdbrekey_memory() {
     sleep 0.002
   done
   wait "$pid"
+  t1=$EPOCHREALTIME
   sync
-  echo "$anon $filep $hwm"
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $anon $filep $hwm"
+}
+
+# Peak memory of one rdbrekey run (sample_memory): resident anonymous memory (what the process
+# allocates) apart from resident file pages (the mapped input's page-cache pages, which the kernel
+# can drop at any time) and VmHWM (the kernel's own peak of their sum); prints "anon file hwm".
+sample_rdbrekey_memory() {
+  local name=$1
+  shift
+  sample_memory "$rdbrekey" convert "$work/$name.rdb" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q "$@" |
+    cut -d' ' -f2-
 }
 
 # rdbrekey-cluster: the same conversion split into one file per primary of a 3-primary cluster.
@@ -362,29 +372,6 @@ for spec in "${datasets[@]}"; do
 done
 
 # ---- resident memory of a large input read twice -------------------------------------------------
-
-# sample_memory CMD...: runs CMD, sampling /proc/PID/status every few ms; prints
-# "seconds peak_anon_kb peak_file_kb vmhwm_kb".
-sample_memory() {
-  local pid k v rest anon=0 filep=0 hwm=0 t0 t1
-  t0=$EPOCHREALTIME
-  "$@" &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    while read -r k v rest; do
-      case $k in
-        RssAnon:) [ "$v" -gt "$anon" ] && anon=$v ;;
-        RssFile:) [ "$v" -gt "$filep" ] && filep=$v ;;
-        VmHWM:) [ "$v" -gt "$hwm" ] && hwm=$v ;;
-      esac
-    done < "/proc/$pid/status" 2>/dev/null || true
-    sleep 0.002
-  done
-  wait "$pid"
-  t1=$EPOCHREALTIME
-  sync
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $anon $filep $hwm"
-}
 
 declare -A big_mem
 big=$work/mixed-5m.rdb
