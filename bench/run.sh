@@ -256,6 +256,13 @@ run_timed() {
       /usr/bin/time -f '%e %M' -o "$tf" "$rdbrekey" convert "$file" --cluster 3 --output-dir "$work/$name.shards" "${apps[@]}" --force -q
       t1=$EPOCHREALTIME
       ;;
+    rdbrekey-cluster-mem)
+      rm -rf "$shm/$name.shards"
+      t0=$EPOCHREALTIME
+      /usr/bin/time -f '%e %M' -o "$tf" "$rdbrekey" convert "$file" --cluster 3 --output-dir "$shm/$name.shards" "${apps[@]}" -q
+      t1=$EPOCHREALTIME
+      rm -rf "$shm/$name.shards"
+      ;;
     rdbrekey@baseline)
       t0=$EPOCHREALTIME
       /usr/bin/time -f '%e %M' -o "$tf" "$baseline" convert "$file" -o "$work/$name.converted.rdb" "${apps[@]}" --force -q
@@ -342,8 +349,8 @@ sample_rdbrekey_split_memory() {
   echo "$anon"
 }
 
-tools=(rdbrekey rdbrekey-cluster cp cp+fsync rdbrekey-mem rdbrekey-mem-t1 rdbrekey-mem-keep cp-mem redis-check-rdb
-       redis-server)
+tools=(rdbrekey rdbrekey-cluster cp cp+fsync rdbrekey-mem rdbrekey-mem-t1 rdbrekey-mem-keep rdbrekey-cluster-mem cp-mem
+       redis-check-rdb redis-server)
 baseline=${BASELINE:-}
 if [ -n "$baseline" ]; then
   [ -x "$baseline" ] || { echo "run.sh: BASELINE=$baseline is not an executable" >&2; exit 2; }
@@ -410,6 +417,7 @@ elapsed=$(awk -v a="$t_script" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}'
 
 best_of() { awk -v t="$1" '$1==t{print $2}' "$2" | sort -g | head -1; }
 max_rss_of() { awk -v t="$1" '$1==t{print $3}' "$2" | sort -g | tail -1; }
+median_of() { awk -v t="$1" '$1==t{print $2}' "$2" | sort -g | awk '{v[++n] = $1} END {print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2}'; }
 
 # targets NAME SAMPLES KEYS: issue 12's targets for this dataset, each with its measured ratio.
 targets() {
@@ -419,7 +427,7 @@ targets() {
   keep=$(best_of rdbrekey-mem-keep "$samples"); disk=$(best_of rdbrekey "$samples"); cpf=$(best_of cp+fsync "$samples")
   check=$(best_of redis-check-rdb "$samples")
   case $name in small) mem_goal=2.0 ;; huge-values) mem_goal=1.2 ;; *) mem_goal=1.5 ;; esac
-  rss=$(for t in rdbrekey rdbrekey-mem rdbrekey-mem-t1 rdbrekey-mem-keep rdbrekey-cluster; do max_rss_of $t "$samples"; done | sort -g | tail -1)
+  rss=$(for t in rdbrekey rdbrekey-mem rdbrekey-mem-t1 rdbrekey-mem-keep rdbrekey-cluster rdbrekey-cluster-mem; do max_rss_of $t "$samples"; done | sort -g | tail -1)
   anon=$(awk '{print $1}' <<<"${mem_sample[$name]}")
   echo "| target ($name) | goal | measured | met |"
   echo "|---|---:|---:|:-:|"
@@ -479,6 +487,7 @@ report() {
   echo "rdbrekey-mem     $rdbrekey convert IN -o $shm/IN.converted.rdb ${apps[*]} -q"
   echo "rdbrekey-mem-t1  (the same) --threads 1"
   echo "rdbrekey-mem-keep (the same) --unmapped keep     (every written key remembered by the collision check)"
+  echo "rdbrekey-cluster-mem $rdbrekey convert IN --cluster 3 --output-dir $shm/IN.shards ${apps[*]} -q"
   echo "cp-mem           cp IN $shm/IN.cp.rdb"
   [ -z "$baseline" ] || echo "rdbrekey@baseline $baseline convert IN -o IN.converted.rdb ${apps[*]} --force -q   ($(git -C "$(dirname "$baseline")" rev-parse --short HEAD 2>/dev/null || echo 'commit unknown'))"
   echo "cp               cp IN IN.cp.rdb"
@@ -533,10 +542,12 @@ report() {
     awk -v a="${mem_split3[$name]}" -v b="${mem_split64[$name]}" -v x="${mem_sample[$name]}" 'BEGIN {
       split(x, m, " ")
       printf "Split into cluster files: peak anonymous memory %.1f MB with 3 primaries, %.1f MB with 64 (one file: %.1f MB).\n", a / 1024, b / 1024, m[1] / 1024 }'
-    awk '$1=="rdbrekey"{print $2}' "$samples" | sort -g | head -1 > "$work/one.best"
-    awk '$1=="rdbrekey-cluster"{print $2}' "$samples" | sort -g | head -1 > "$work/split.best"
-    awk -v one="$(cat "$work/one.best")" -v many="$(cat "$work/split.best")" 'BEGIN {
-      printf "Split into 3 files / one file (best times): %.3f\n", many / one }'
+    awk -v one="$(best_of rdbrekey "$samples")" -v many="$(best_of rdbrekey-cluster "$samples")" \
+        -v onem="$(median_of rdbrekey "$samples")" -v manym="$(median_of rdbrekey-cluster "$samples")" \
+        -v one_mem="$(best_of rdbrekey-mem "$samples")" -v many_mem="$(best_of rdbrekey-cluster-mem "$samples")" \
+        -v onem_mem="$(median_of rdbrekey-mem "$samples")" -v manym_mem="$(median_of rdbrekey-cluster-mem "$samples")" 'BEGIN {
+      printf "Split into 3 files / one file (best times): %.3f (median / median %.3f); target <= 1.15: %s\n", many / one, manym / onem, (many / one <= 1.15) ? "met" : "not met"
+      printf "The same on the memory path (tmpfs, no fsync: CPU only): rdbrekey-cluster-mem / rdbrekey-mem %.3f (median / median %.3f)\n", many_mem / one_mem, manym_mem / onem_mem }'
     echo
     echo "rdbrekey's own summary (first conversion):"
     echo

@@ -408,6 +408,23 @@ ClusterTopology topology_of_shards(const std::vector<Shard>& shards, std::string
   return finish_topology(std::move(primaries), std::move(format), source, std::move(warnings));
 }
 
+}  // namespace
+
+ClusterTopology topology_of_cluster_shards(const std::vector<ClusterShardFields>& reply, std::string_view source) {
+  std::vector<Shard> shards;
+  for (size_t k = 0; k < reply.size(); ++k) {
+    Shard shard;
+    shard.where = fmt::format("shard {}", k + 1);
+    shard.bounds = reply[k].bounds;
+    for (size_t n = 0; n < reply[k].nodes.size(); ++n)
+      shard.nodes.push_back(ShardNode{reply[k].nodes[n], fmt::format("shard {}, node {}", k + 1, n + 1)});
+    shards.push_back(std::move(shard));
+  }
+  return topology_of_shards(shards, "cluster-shards-reply", source);
+}
+
+namespace {
+
 // ---- CLUSTER SHARDS as text: tokens, then one reader for every form ------------------------------
 
 struct Token {

@@ -574,16 +574,36 @@ void RedisConnection::write_some() {
     }
     broken(fmt::format("the connection broke while sending: {}", std::strerror(errno)));
   }
-  // What was answered is dropped now and then, not at every reply.
+  // What was answered is dropped now and then, not at every reply: all of it when everything was
+  // answered, else once it is over kKeptBuffer and more than half the buffer (each byte is then
+  // moved at most once). A buffer that a large value or a burst grew past kKeptBuffer is given
+  // back when it is emptied or shrinks to a quarter: the connections of a cluster (and
+  // --connections) would otherwise each keep their own high-water mark, and the window bounds
+  // only the bytes in flight over all of them.
+  constexpr size_t kKeptBuffer = size_t{1} << 20;
   if (acked_ == out_.size()) {
-    out_.clear();
+    if (out_.capacity() > kKeptBuffer)
+      std::string().swap(out_);
+    else
+      out_.clear();
     acked_ = sent_ = marked_ = 0;
-  } else if (acked_ > (size_t{4} << 20) && acked_ * 2 > out_.size()) {
+  } else if (acked_ > kKeptBuffer && acked_ * 2 > out_.size()) {
     out_.erase(0, acked_);
     sent_ -= acked_;
     marked_ -= acked_;
     acked_ = 0;
+    if (out_.capacity() > kKeptBuffer && out_.capacity() > 4 * out_.size()) out_.shrink_to_fit();
   }
+}
+
+void RedisConnection::append_whole(std::string& command) {
+  if (acked_ == out_.size()) {  // then sent_ and marked_ are there too
+    out_.swap(command);
+    acked_ = sent_ = marked_ = 0;
+  } else {
+    out_.append(command);
+  }
+  std::string().swap(command);
 }
 
 void RedisConnection::end_command() {

@@ -259,6 +259,7 @@ RestoreResult restore(const RestoreOptions& options) {
   settings.existing = options.existing;
   settings.payload_version = result.target.payload_version;
   settings.window_bytes = options.window_bytes;
+  settings.connections = options.connections;
   settings.max_bulk = result.target.max_bulk;
   settings.timeout_ms = options.timeout_ms;
   settings.db = url.db;
@@ -272,6 +273,7 @@ RestoreResult restore(const RestoreOptions& options) {
     RestoreOutput probe(url.endpoint, settings);
     probe.count_keys_before();
     result.nodes = probe.nodes();
+    result.topology_source = probe.topology_source();
     DiscardOutput nowhere;
     result.convert = convert(run, inputs.sources, nowhere);
   } else {
@@ -319,6 +321,7 @@ RestoreResult restore(const RestoreOptions& options) {
     result.aux_not_restored = out.aux_not_restored();
     result.count_check = out.count_check();
     result.slots_moved = out.slots_moved();
+    result.topology_source = out.topology_source();
     result.convert.output_bytes = out.bytes_written();
     result.progress = out.progress();
     result.progress.restored += settings.earlier.restored;
@@ -359,6 +362,8 @@ std::string restore_report_json(const RestoreOptions& options, const RestoreResu
                   {"tls", url.tls},
                   {"server", r.target.server},
                   {"cluster", r.target.cluster},
+                  {"topology", r.topology_source},
+                  {"connections", options.connections},
                   {"holds", r.target.holds.magic()},
                   {"payload_version", r.target.payload_version},
                   {"existing", options.existing == ExistingPolicy::kError  ? "error"

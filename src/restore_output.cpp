@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "rdbrekey/cluster_topology.h"
 #include "rdbrekey/crc64.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/format.h"
@@ -21,6 +23,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr uint32_t kNoNode = UINT32_MAX;
+// A command this large is built in place around its payload and sent alone (see the header).
+constexpr size_t kLargeCommand = size_t{1} << 20;
 
 // Collects a payload copied from the input into a string.
 class StringSink final : public ByteSink {
@@ -140,19 +144,110 @@ RedisReply RestoreOutput::call(size_t node, std::initializer_list<std::string_vi
   }
 }
 
-// CLUSTER SLOTS: [[first, last, [host, port, id, ...], replicas...], ...].
+size_t RestoreOutput::lane_for(size_t node) {
+  if (settings_.connections <= 1) return node;
+  if (nodes_[node].lanes.empty()) nodes_[node].lanes.push_back(node);
+  size_t best = node;
+  for (size_t lane : nodes_[node].lanes)
+    if (nodes_[lane].bytes_in_flight < nodes_[best].bytes_in_flight) best = lane;
+  if (nodes_[best].bytes_in_flight == 0 || nodes_[node].lanes.size() >= settings_.connections) return best;
+  // Every connection made so far has commands in flight: one more.
+  Node lane{nodes_[node].endpoint, nullptr, {}, nodes_[node].tally, 0, 0, {}};
+  nodes_.push_back(std::move(lane));
+  nodes_[node].lanes.push_back(nodes_.size() - 1);
+  return nodes_.size() - 1;
+}
+
+size_t RestoreOutput::in_flight_to(size_t node) const {
+  if (nodes_[node].lanes.empty()) return nodes_[node].in_flight.size();
+  size_t n = 0;
+  for (size_t lane : nodes_[node].lanes) n += nodes_[lane].in_flight.size();
+  return n;
+}
+
 void RestoreOutput::read_topology() {
   size_t asked = primaries_.empty() ? node_for(seed_) : primaries_.front();
   std::string from = nodes_[asked].endpoint.address();
-  if (nodes_[asked].in_flight.empty()) {
-    apply_topology(call(asked, {"CLUSTER", "SLOTS"}), from);
-  } else {
-    // commands are in flight there: ask on a connection of its own
-    RedisConnection c(nodes_[asked].endpoint, settings_.credentials, settings_.timeout_ms);
-    apply_topology(c.call({"CLUSTER", "SLOTS"}, settings_.timeout_ms), from);
+  std::optional<RedisConnection> own;  // commands are in flight there: asked on a connection of its own
+  auto ask = [&](std::initializer_list<std::string_view> args) {
+    if (nodes_[asked].in_flight.empty()) return call(asked, args);
+    if (!own) own.emplace(nodes_[asked].endpoint, settings_.credentials, settings_.timeout_ms);
+    return own->call(args, settings_.timeout_ms);
+  };
+  if (!shards_refused_) {
+    RedisReply shards = ask({"CLUSTER", "SHARDS"});
+    std::string why = apply_shards(shards, from);
+    if (why.empty()) {
+      topology_source_ = "CLUSTER SHARDS";
+      return;
+    }
+    shards_refused_ = shards.is_error();
+    topology_source_ = "CLUSTER SLOTS (" + why + ")";
   }
+  apply_topology(ask({"CLUSTER", "SLOTS"}), from);
 }
 
+// CLUSTER SHARDS (RESP2): [["slots", [start, end, ...], "nodes", [["id", ID, "port", N, ...], ...]], ...].
+std::string RestoreOutput::apply_shards(const RedisReply& r, const std::string& from) {
+  using Kind = RedisReply::Kind;
+  if (r.is_error() || r.kind != Kind::kArray) return "CLUSTER SHARDS answered " + r.describe();
+  const std::string odd = "CLUSTER SHARDS: an entry this tool does not understand";
+  auto text_of = [](const RedisReply& v) { return v.kind == Kind::kInteger ? std::to_string(v.integer) : v.str; };
+  const bool tls = settings_.credentials.tls != nullptr;
+  std::vector<ClusterShardFields> shards;
+  for (const RedisReply& shard : r.elements) {
+    if (shard.kind != Kind::kArray || shard.elements.size() % 2 != 0) return odd;
+    ClusterShardFields f;
+    for (size_t i = 0; i < shard.elements.size(); i += 2) {
+      const std::string& key = shard.elements[i].str;
+      const RedisReply& value = shard.elements[i + 1];
+      if (key == "slots") {
+        for (const RedisReply& bound : value.elements) {
+          uint32_t b = 0;
+          const std::string t = text_of(bound);
+          auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), b);
+          if (ec != std::errc() || end != t.data() + t.size()) return odd;
+          f.bounds.push_back(b);
+        }
+      } else if (key == "nodes") {
+        for (const RedisReply& node : value.elements) {
+          if (node.kind != Kind::kArray || node.elements.size() % 2 != 0) return odd;
+          std::map<std::string, std::string> fields;
+          for (size_t k = 0; k < node.elements.size(); k += 2) fields[node.elements[k].str] = text_of(node.elements[k + 1]);
+          // The address a client is to use: the preferred endpoint (the one MOVED names), and
+          // over TLS the TLS port.
+          if (auto e = fields.find("endpoint"); e != fields.end() && !e->second.empty() && e->second != "?")
+            fields["ip"] = e->second;
+          if (auto t = fields.find("tls-port"); tls && t != fields.end() && !t->second.empty() && t->second != "0")
+            fields["port"] = t->second;
+          f.nodes.push_back(std::move(fields));
+        }
+      }
+    }
+    shards.push_back(std::move(f));
+  }
+  ClusterTopology topology;
+  try {
+    topology = topology_of_cluster_shards(shards, from);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  std::vector<size_t> node_of(topology.primaries.size());
+  std::vector<size_t> primaries;
+  for (size_t k = 0; k < topology.primaries.size(); ++k) {
+    const ClusterPrimary& p = topology.primaries[k];
+    if (p.port <= 0) return fmt::format("CLUSTER SHARDS: primary {} has no port", p.id);
+    node_of[k] = node_for(RedisEndpoint{p.host.empty() ? seed_.host : p.host, static_cast<uint16_t>(p.port)});
+    tallies_[nodes_[node_of[k]].tally].id = p.id;
+    primaries.push_back(node_of[k]);
+  }
+  std::vector<uint32_t> owner(kClusterSlots, kNoNode);
+  for (size_t slot = 0; slot < kClusterSlots; ++slot) owner[slot] = static_cast<uint32_t>(node_of[topology.owner[slot]]);
+  set_topology(std::move(owner), primaries);
+  return "";
+}
+
+// CLUSTER SLOTS: [[first, last, [host, port, id, ...], replicas...], ...].
 void RestoreOutput::apply_topology(const RedisReply& r, const std::string& from) {
   if (r.is_error() || r.kind != RedisReply::Kind::kArray)
     stop(Errc::kTargetRefused, fmt::format("{}: CLUSTER SLOTS answered {}", from, r.describe()));
@@ -171,6 +266,10 @@ void RestoreOutput::apply_topology(const RedisReply& r, const std::string& from)
     long long first = range.elements[0].integer, last = range.elements[1].integer;
     for (long long s = std::max(0LL, first); s <= last && s < kClusterSlots; ++s) owner[static_cast<size_t>(s)] = static_cast<uint32_t>(node);
   }
+  set_topology(std::move(owner), primaries);
+}
+
+void RestoreOutput::set_topology(std::vector<uint32_t> owner, const std::vector<size_t>& primaries) {
   slot_node_ = std::move(owner);
   for (size_t p : primaries)
     if (std::find(primaries_.begin(), primaries_.end(), p) == primaries_.end()) primaries_.push_back(p);
@@ -207,9 +306,9 @@ std::string RestoreOutput::in_flight_summary() const {
     for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
     return s;
   };
-  if (!settings_.cluster) return "in flight: " + count(nodes_[primaries_.front()].in_flight.size());
+  if (!settings_.cluster) return "in flight: " + count(in_flight_to(primaries_.front()));
   std::string out = "in flight:";
-  for (size_t n : primaries_) out += fmt::format("{} {} {}", n == primaries_.front() ? "" : ",", nodes_[n].endpoint.address(), count(nodes_[n].in_flight.size()));
+  for (size_t n : primaries_) out += fmt::format("{} {} {}", n == primaries_.front() ? "" : ",", nodes_[n].endpoint.address(), count(in_flight_to(n)));
   if (!retries_.empty()) out += fmt::format(", {} to retry", count(retries_.size()));
   return out;
 }
@@ -391,6 +490,23 @@ void RestoreOutput::send_key(std::string_view name, const std::string& payload, 
   p.expire_ms = prefix.has_expire ? prefix.expire_ms : 0;
   p.seq = seq;
   p.maybe_sent = maybe_sent_earlier(seq);
+  if (&payload == &payload_ && payload.size() >= kLargeCommand) {
+    // The command around the payload, in the payload's own buffer (args[3] is the payload).
+    std::string head = fmt::format("*{}\r\n", n), tail = "\r\n";
+    for (size_t i = 0; i < n; ++i) {
+      if (i == 3) continue;
+      std::string& to = i < 3 ? head : tail;
+      append_bulk_header(to, args[i].size());
+      to.append(args[i]);
+      to.append("\r\n", 2);
+    }
+    append_bulk_header(head, payload.size());
+    p.command = std::move(payload_);
+    payload_.clear();
+    p.command.insert(0, head);
+    p.command.append(tail);
+    n = 0;  // sent as a whole command
+  }
   size_t node = 0;
   if (settings_.cluster) {
     p.slot = key_hash_slot(name);
@@ -400,9 +516,9 @@ void RestoreOutput::send_key(std::string_view name, const std::string& payload, 
       node = slot_node_[p.slot];
       if (node == kNoNode)
         stop(Errc::kTargetUnavailable,
-             fmt::format("key {}: its slot {} has no primary in the cluster (CLUSTER SLOTS); fix the cluster "
+             fmt::format("key {}: its slot {} has no primary in the cluster ({}); fix the cluster "
                          "(cluster_state must be ok) and rerun",
-                         show_key(name), p.slot));
+                         show_key(name), p.slot, topology_source_));
     }
   } else {
     node = primaries_.front();
@@ -413,6 +529,8 @@ void RestoreOutput::send_key(std::string_view name, const std::string& payload, 
 // ---- sending and receiving -----------------------------------------------------------------------
 
 bool RestoreOutput::send(Pending p, size_t node, std::span<const std::string_view> args) {
+  node = lane_for(node);
+  if (args.empty() && !p.asking && p.command.size() >= kLargeCommand) drain(node);
   try {
     connection(node);
   } catch (const Error& e) {
@@ -430,16 +548,17 @@ bool RestoreOutput::send(Pending p, size_t node, std::span<const std::string_vie
     append_command(c.out(), {"ASKING"});
     c.end_command();
   }
-  size_t before = c.out().size();
   if (args.empty()) {
-    c.out().append(p.command);
-    std::string().swap(p.command);  // the connection holds it now
+    p.size = p.command.size();
+    c.append_whole(p.command);  // the connection holds it now
   } else {
+    size_t before = c.out().size();
     append_command(c.out(), args);
+    p.size = c.out().size() - before;
   }
   c.end_command();
-  p.size = c.out().size() - before;
   bytes_in_flight_ += p.size;
+  nodes_[node].bytes_in_flight += p.size;
   bytes_sent_ += p.size;
   sent_high_ = std::max(sent_high_, p.seq + 1);
   appended_since_pump_ += p.size;
@@ -449,6 +568,13 @@ bool RestoreOutput::send(Pending p, size_t node, std::span<const std::string_vie
   if (appended_since_pump_ >= (size_t{256} << 10)) pump_once(0);
   if (bytes_in_flight_ > settings_.window_bytes) pump_until(settings_.window_bytes / 2);
   return true;
+}
+
+void RestoreOutput::drain(size_t node) {
+  while (!failed_ && nodes_[node].conn && !nodes_[node].in_flight.empty()) {
+    pump_once(100);
+    check_stop_signal();
+  }
 }
 
 void RestoreOutput::pump_until(size_t limit) {
@@ -479,6 +605,7 @@ void RestoreOutput::take_replies(size_t i) {
     Pending p = std::move(front);
     nodes_[i].in_flight.pop_front();
     bytes_in_flight_ -= p.size;
+    nodes_[i].bytes_in_flight -= p.size;
     handle(i, std::move(p), reply, command);
   }
 }
@@ -509,6 +636,7 @@ void RestoreOutput::connection_broke(size_t i, const Error& why) {
     Pending p = std::move(n.in_flight.front());
     n.in_flight.pop_front();
     bytes_in_flight_ -= p.size;
+    n.bytes_in_flight -= p.size;
     p.asking = false;
     p.maybe_sent = true;
     retries_.push_back(Retry{due, std::move(p)});

@@ -589,6 +589,48 @@ TEST(ClusterTopology, ShardWithOnlyAReplicaLeavesItsSlotsUnserved) {
   EXPECT_NE(topology_error(only_replica).find("slots 0-5460 are not served by any primary"), std::string::npos);
 }
 
+// CLUSTER SHARDS as restore takes it off the wire: the same reading as the printed forms.
+TEST(ClusterTopology, ShardsReplyTakenApart) {
+  auto node = [](std::string id, std::string ip, std::string port, std::string role) {
+    return std::map<std::string, std::string>{{"id", id}, {"ip", ip}, {"endpoint", ip}, {"port", port},
+                                              {"role", role}, {"health", "online"}};
+  };
+  std::vector<ClusterShardFields> reply{
+      {{0, 100, 200, 16383}, {node(kId2, "10.0.0.2", "7001", "replica"), node(kId1, "10.0.0.1", "7000", "master")}},
+      {{101, 199}, {node(kId3, "10.0.0.3", "7002", "primary")}},
+      {{}, {node("e0e0e0e0", "10.0.0.4", "7003", "replica")}},  // a shard without slots nor primary
+  };
+  const ClusterTopology t = topology_of_cluster_shards(reply, "10.0.0.1:7000");
+  EXPECT_EQ(t.format, "cluster-shards-reply");
+  ASSERT_EQ(t.primaries.size(), 2u);
+  EXPECT_EQ(t.primaries[0].address(), "10.0.0.1:7000");
+  EXPECT_EQ(t.primaries[0].id, kId1);
+  EXPECT_EQ(format_ranges(t.primaries[0].slots), "0-100,200-16383");
+  EXPECT_EQ(t.primaries[1].address(), "10.0.0.3:7002");
+  EXPECT_EQ(format_ranges(t.primaries[1].slots), "101-199");
+  EXPECT_EQ(t.owner[150], 1);
+  EXPECT_EQ(t.owner[16383], 0);
+
+  // Checked as every topology: slots without a primary are named, with the server.
+  reply[1].nodes[0]["role"] = "replica";
+  try {
+    topology_of_cluster_shards(reply, "10.0.0.1:7000");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::kBadTopology);
+    EXPECT_NE(std::string(e.what()).find("10.0.0.1:7000: slots 101-199 are not served by any primary"), std::string::npos)
+        << e.what();
+  }
+  reply[1].nodes[0]["role"] = "master";
+  reply[0].bounds.push_back(5);  // not start,end pairs
+  try {
+    topology_of_cluster_shards(reply, "10.0.0.1:7000");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("shard 1: the slots are not start,end pairs"), std::string::npos) << e.what();
+  }
+}
+
 // ---- errors ----------------------------------------------------------------------------------
 
 TEST(ClusterTopology, UnservedSlotsAreNamed) {

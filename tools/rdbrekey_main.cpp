@@ -700,7 +700,7 @@ struct RestoreCommand {
   std::string unmapped = "error", data_version = "2", on_collision = "error", existing = "error";
   std::string progress_mode = "auto", password_file, target;
   bool force_cluster = false, force_standalone = false, quiet = false, insecure = false;
-  size_t window_mib = 8;
+  size_t window_mib = 4;
   int timeout_s = 60;
 
   void add_to(CLI::App& app) {
@@ -750,10 +750,15 @@ struct RestoreCommand {
         ->default_val("error");
     cmd->add_option("--window", window_mib,
                     "MiB of commands in flight, all nodes together (1..1024); the memory used is about 3 times "
-                    "this plus twice the largest value. Raise it for a distant target (a window must cover what "
+                    "this plus the largest value. Raise it for a distant target (a window must cover what "
                     "the target takes in one round trip)")
         ->check(CLI::Range(1, 1024))
-        ->default_val("8");
+        ->default_val("4");
+    cmd->add_option("--connections", opt.connections,
+                    "Connections per primary (1..64), commands pipelined on each: more help a server that reads "
+                    "with I/O threads (io-threads); a single-threaded server gains nothing")
+        ->check(CLI::Range(1, 64))
+        ->default_val("1");
     cmd->add_option("--timeout", timeout_s, "Seconds without any reply before the target counts as unavailable")
         ->check(CLI::Range(1, 3600))
         ->default_val("60");
@@ -819,6 +824,7 @@ struct RestoreCommand {
     fmt::print("target  {}  {}{}{}, records as {}, DUMP footer version {}\n", parse_redis_url(opt.to).endpoint.address(),
                r.target.server, r.target.name.empty() ? "" : " (" + r.target.name + ")",
                r.target.cluster ? " (cluster)" : "", r.target.holds.magic(), r.target.payload_version);
+    if (r.target.cluster) fmt::print("target  topology from {}\n", r.topology_source);
     for (const NodeTally& t : r.nodes) {
       if (t.dbsize_before < 0 && t.restored + t.skipped_existing + t.redirects + t.retries + t.reconnects == 0)
         continue;  // a node that was only asked for the topology

@@ -57,6 +57,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,7 +85,7 @@ struct ClusterPrimary {
 };
 
 struct ClusterTopology {
-  // "cluster-nodes", "cluster-shards", "cluster-shards-json" or "primaries".
+  // "cluster-nodes", "cluster-shards", "cluster-shards-json", "cluster-shards-reply" or "primaries".
   std::string format;
   // Primaries with slots ordered by their first slot, then those without slots (by address, id).
   std::vector<ClusterPrimary> primaries;
@@ -103,6 +104,16 @@ ClusterTopology load_topology(const std::string& arg);
 
 // Detects the format of `text` and parses it; `source` names the input in error messages.
 ClusterTopology parse_topology(std::string_view text, std::string_view source);
+
+// CLUSTER SHARDS as a server answers it, already taken apart (restore reads it off the wire):
+// per shard its slot bounds (start, end, ...) and each node's fields ("id", "ip", "endpoint",
+// "port", "tls-port", "role", "health"...; numbers as their decimal text). Read and checked as
+// the other CLUSTER SHARDS forms (format "cluster-shards-reply"); `source` names the server.
+struct ClusterShardFields {
+  std::vector<uint32_t> bounds;
+  std::vector<std::map<std::string, std::string>> nodes;
+};
+ClusterTopology topology_of_cluster_shards(const std::vector<ClusterShardFields>& shards, std::string_view source);
 
 // N primaries with the slots split exactly as `redis-cli --cluster create` splits them (in single
 // precision, as it does). For some large N (7542 is the first) that arithmetic runs past slot

@@ -156,6 +156,10 @@ class RedisConnection {
   // Pipelining: append one command to out(), then mark its end with end_command().
   std::string& out() { return out_; }
   void end_command();
+  // A whole command made elsewhere, appended; or, when nothing is in out() (every command
+  // answered, none being appended), taken as out() without a copy. `command` is left empty.
+  // Then end_command().
+  void append_whole(std::string& command);
   // Commands sent or queued whose replies have not been taken yet.
   size_t in_flight() const { return sizes_.size(); }
   // Writes what is queued and reads what has arrived, waiting at most timeout_ms for either to

@@ -21,7 +21,8 @@ struct RestoreOptions {
   TlsOptions tls;                    // for rediss://
   std::optional<bool> cluster;       // nullopt: asked of the target (INFO cluster)
   ExistingPolicy existing = ExistingPolicy::kError;
-  size_t window_bytes = size_t{8} << 20;
+  size_t window_bytes = size_t{4} << 20;
+  unsigned connections = 1;          // per primary
   int timeout_ms = 60000;
   bool dry_run = false;              // connect, read versions and topology, check the input; send nothing
   // Progress is saved in this file (JSON, replaced atomically about once a second); when it
@@ -52,6 +53,7 @@ struct RestoreResult {
   uint64_t aux_not_restored = 0;
   std::string count_check;        // empty: every primary's DBSIZE grew by what it acknowledged
   bool slots_moved = false;       // ... only the total is checked: slots moved during the restore
+  std::string topology_source;    // cluster: "CLUSTER SHARDS", or "CLUSTER SLOTS (why not SHARDS)"
   uint64_t settled_earlier = 0;   // records not sent: an interrupted run settled them (--resume)
   bool resumed = false;
   RestoreProgress progress;       // where the restore stands (all runs)

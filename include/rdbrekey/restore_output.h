@@ -9,11 +9,26 @@
 // TRYAGAIN / CLUSTERDOWN / LOADING / BUSY resend after a back-off (bounded). Any other error
 // reply stops the restore with a message naming the key, the node and what to do.
 //
-// Commands are pipelined: many in flight per connection, all connections polled together, with
-// the bytes in flight bounded by a window (a connection keeps each command's bytes until its reply,
-// to resend it). Memory: about twice the window (a connection's buffer drops what was answered
-// now and then, not at every reply), plus twice the largest value (a value is assembled whole
-// before it is sent; values above the target's proto-max-bulk-len are refused).
+// A command of a large value (1 MiB or more) is built around the value's bytes where they were
+// read into (the RESP header inserted before them) and goes out on a connection with nothing in
+// flight, as that connection's buffer: the value is held once, not twice.
+//
+// Commands are pipelined: many in flight per connection, `connections` connections per primary
+// (each key goes to the one with the fewest bytes in flight; the others are opened as the first
+// gets busy), all connections polled together, with the bytes in flight bounded by a window (a
+// connection keeps each command's bytes until its reply, to resend it). Keys are independent:
+// their order across connections does not matter, and ASKING travels with its command.
+//
+// Cluster topology: CLUSTER SHARDS (Redis >= 7.0, Valkey), read as convert reads a CLUSTER
+// SHARDS file (cluster_topology.h), each primary addressed by its preferred endpoint (as MOVED
+// names it) and, over TLS, its tls-port. CLUSTER SLOTS (every release) when CLUSTER SHARDS is
+// refused (older release, an ACL) or gives a view that cannot be used (slots without a primary
+// while a failover settles); topology_source() says which, and why.
+//
+// Memory: about three times the window (a connection's buffer drops what was answered now and
+// then, not at every reply, and gives back what a burst grew it to), plus the largest value (a
+// value is assembled whole before it is sent; values above the target's proto-max-bulk-len are
+// refused).
 //
 // A live server cannot take back what it was sent: discardable() is false, so the converter
 // decides every collision in a first pass before the first command goes out.
@@ -70,7 +85,8 @@ struct RestoreProgress {
 struct RestoreSettings {
   ExistingPolicy existing = ExistingPolicy::kError;
   uint16_t payload_version = 11;         // the DUMP footer's RDB version
-  size_t window_bytes = size_t{8} << 20;   // command bytes in flight, all nodes together
+  size_t window_bytes = size_t{4} << 20;   // command bytes in flight, all nodes together
+  unsigned connections = 1;              // per primary
   uint64_t max_bulk = uint64_t{512} << 20;  // the target's proto-max-bulk-len
   int max_attempts = 30;                 // sends of one command (TRYAGAIN, CLUSTERDOWN, LOADING, BUSY)
   int timeout_ms = 60000;                // no progress for this long: the target is unavailable
@@ -153,6 +169,8 @@ class RestoreOutput final : public Output {
   // Cluster: slots changed owner during the restore (redirects, or another topology at the end):
   // keys moved between primaries, so count_check compares the primaries' total only.
   bool slots_moved() const { return slots_moved_; }
+  // Cluster: where the topology came from: "CLUSTER SHARDS", or "CLUSTER SLOTS (why not SHARDS)".
+  const std::string& topology_source() const { return topology_source_; }
 
  private:
   struct Pending {
@@ -176,12 +194,16 @@ class RestoreOutput final : public Output {
     bool with_ttl = false;
     bool failed = false;       // never settles (the restore stopped on it)
   };
+  // One connection to a server. A primary's first Node is the one node_for() finds; with
+  // several connections per primary the others are Nodes too, with the same endpoint and tally.
   struct Node {
     RedisEndpoint endpoint;
     std::unique_ptr<RedisConnection> conn;
     std::deque<Pending> in_flight;
     size_t tally = 0;  // index into tallies_
     int reconnects_in_a_row = 0;
+    size_t bytes_in_flight = 0;
+    std::vector<size_t> lanes;  // a first Node's connections, itself first (empty until a second)
   };
   struct Retry {
     std::chrono::steady_clock::time_point due;
@@ -193,13 +215,22 @@ class RestoreOutput final : public Output {
   // One command outside the pipeline (nothing in flight on that node), on a new connection
   // when the last one broke (bounded, as the pipeline's reconnects).
   RedisReply call(size_t node, std::initializer_list<std::string_view> args);
+  // The connection of `node`'s server a new command goes to (settings_.connections).
+  size_t lane_for(size_t node);
+  // The commands in flight to a server, over its connections.
+  size_t in_flight_to(size_t node) const;
   void read_topology();
+  // From CLUSTER SHARDS: "" when applied, else why it cannot be used.
+  std::string apply_shards(const RedisReply& shards, const std::string& from);
   void apply_topology(const RedisReply& slots, const std::string& from);
+  void set_topology(std::vector<uint32_t> owner, const std::vector<size_t>& primaries);
   // Queues `p` on the node's connection: its command made from `args`, or (none given) the one
   // it holds. When the node cannot be reached for now, `p` goes to the retries (after a
   // back-off) and false is returned; past max_reconnects in a row it throws.
   bool send(Pending p, size_t node, std::span<const std::string_view> args = {});
   void send_key(std::string_view name, const std::string& payload, const KeyPrefix& prefix, uint64_t seq);
+  // Until nothing is in flight on this connection.
+  void drain(size_t node);
   // Sends, reads and handles replies until the bytes in flight are at most `limit`.
   void pump_until(size_t limit);
   void pump_once(int timeout_ms);
@@ -234,6 +265,8 @@ class RestoreOutput final : public Output {
   std::vector<uint32_t> slot_node_at_start_;  // as it was at count_keys_before()
   bool slots_moved_ = false;
   bool topology_stale_ = false;
+  bool shards_refused_ = false;  // CLUSTER SHARDS answered an error: not asked again
+  std::string topology_source_;
   std::deque<Retry> retries_;
   size_t bytes_in_flight_ = 0;
   size_t appended_since_pump_ = 0;  // command bytes queued since the last pump_once

@@ -31,7 +31,7 @@ _rdbrekey() {
       _filedir
       return
       ;;
-    -a | --app | --app-filter | --hashtag | --data-version | --rdb-version | --to | --sni | --window | --timeout | \
+    -a | --app | --app-filter | --hashtag | --data-version | --rdb-version | --to | --sni | --window | --connections | --timeout | \
       --now | --largest | --expect-keys)
       return  # a value of the user's own
       ;;
@@ -41,7 +41,7 @@ _rdbrekey() {
   case "$sub" in
     '') opts="-h --help --version convert restore inspect verify" ;;
     convert) opts="-h --help -o --output --compress --cluster --output-dir -a --app --monorepo --app-filter --map --aux-from --unmapped --hashtag --data-version --target --rdb-version --drop-field-ttls --drop-functions --lossy -f --force -n --dry-run --verify --on-collision --progress --drop-expired --report --threads -q --quiet" ;;
-    restore) opts="-h --help --to --password-file --cacert --cacertdir --cert --key --sni --insecure --cluster --standalone -a --app --monorepo --app-filter --map --unmapped --hashtag --data-version --on-collision --target --drop-field-ttls --drop-functions --lossy --existing --window --timeout --resume -n --dry-run --progress --report --threads -f --force -q --quiet" ;;
+    restore) opts="-h --help --to --password-file --cacert --cacertdir --cert --key --sni --insecure --cluster --standalone -a --app --monorepo --app-filter --map --unmapped --hashtag --data-version --on-collision --target --drop-field-ttls --drop-functions --lossy --existing --window --connections --timeout --resume -n --dry-run --progress --report --threads -f --force -q --quiet" ;;
     inspect) opts="-h --help -a --app --monorepo --app-filter --map --hashtag --now --largest --json" ;;
     verify) opts="-h --help --expect-keys --no-duplicate-check" ;;
   esac

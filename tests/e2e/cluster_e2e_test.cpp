@@ -1069,6 +1069,9 @@ TEST_P(LiveRestore, OneDumpThroughAReplicasAddress) {
   const Json rs = Json::parse(read_file(work.file("report.json"))).at("restore");
   EXPECT_EQ(rs.at("cluster"), true);
   EXPECT_EQ(rs.at("count_check"), "ok");
+  EXPECT_EQ(rs.at("topology"), "CLUSTER SHARDS");
+  EXPECT_EQ(rs.at("connections"), 1);
+  EXPECT_NE(r.out.find("topology from CLUSTER SHARDS"), std::string::npos) << r.out;
   for (size_t k = 0; k < primaries.size(); ++k) {
     const Json* node = nullptr;
     for (const Json& n : rs.at("nodes"))
@@ -1091,6 +1094,35 @@ TEST_P(LiveRestore, OneDumpThroughAReplicasAddress) {
   EXPECT_NE(skip.out.find("0 restored, " + std::to_string(want.total()) + " already in the target"), std::string::npos)
       << skip.out;
   EXPECT_EQ(cluster_keys(cluster), static_cast<long long>(want.total()));
+
+  // A user that may not run CLUSTER SHARDS (an ACL; or a release before 7.0): the topology comes
+  // from CLUSTER SLOTS, and the cluster ends the same. Four connections per primary this time.
+  empty_cluster(cluster);
+  for (const auto* n : cluster.nodes())
+    n->connect().ok({"ACL", "SETUSER", "noshards", "on", ">pw", "~*", "&*", "+@all", "-cluster|shards"});
+  for (const auto* n : cluster.nodes()) log_from[n->id()] = n->log().size();
+  const std::string as_user = "redis://noshards:pw@127.0.0.1:" + std::to_string(replica->port());
+  RunResult slots = rdbrekey_restore(
+      with({"--to", as_user, "--report", work.file("report2.json"), "--window", "1", "--connections", "4"}));
+  for (const auto* n : cluster.nodes()) n->connect().ok({"ACL", "DELUSER", "noshards"});
+  ASSERT_EQ(slots.exit_code, 0) << describe(slots);
+  EXPECT_NE(slots.out.find("topology from CLUSTER SLOTS (CLUSTER SHARDS answered"), std::string::npos) << slots.out;
+  cluster.wait_for_replicas_in_sync();
+  check_cluster(cluster, want, m, slot_of, cluster.options().server_binary == redis_server_binary(), log_from,
+                /*restarted=*/false);
+  const Json rs2 = Json::parse(read_file(work.file("report2.json"))).at("restore");
+  EXPECT_EQ(rs2.at("count_check"), "ok");
+  EXPECT_EQ(rs2.at("connections"), 4);
+  EXPECT_NE(rs2.at("topology").get<std::string>().find("NOPERM"), std::string::npos) << rs2.dump(2);
+  for (size_t k = 0; k < primaries.size(); ++k) {
+    const Json* node = nullptr;
+    for (const Json& n : rs2.at("nodes"))
+      if (n.at("address") == primaries[k]->address()) node = &n;
+    ASSERT_TRUE(node) << "no report for " << primaries[k]->address() << ": " << rs2.dump(2);
+    EXPECT_EQ(node->at("restored"), m.at("files").at(k).at("keys"));
+    EXPECT_EQ(node->at("functions"), 1);
+    EXPECT_EQ(node->at("redirects"), 0);
+  }
   empty_cluster(cluster);  // the next test of the pool starts from files
 }
 
@@ -1142,8 +1174,9 @@ TEST_P(LiveRestore, SlotsMovingWhileItRuns) {
   start_migrating(moving[0]);
 
   const std::string report = work.file("report.json");
+  // Three connections per primary: ASKING goes with its command on one of them.
   Args argv{rdbrekey_binary(), "restore", rdb, "--to", "redis://" + primaries[2]->address(), "-a", "0=condo",
-            "--window", "1", "--report", report};
+            "--window", "1", "--connections", "3", "--report", report};
   std::string error;
   const pid_t pid = spawn_logged(argv, work.file("restore.log"), error);
   ASSERT_GT(pid, 0) << error;

@@ -474,6 +474,47 @@ TEST(RestoreE2E, AValueAboveProtoMaxBulkLenIsRefusedNamingTheSetting) {
   EXPECT_EQ(target.client().ok({"STRLEN", "condo:big"}).as_int(), 1500000);
 }
 
+// Values of 1 MiB and more go out as whole commands built around the value, alone on a
+// connection with nothing in flight; small keys keep flowing around them, over two connections
+// and a small window. Every value, type and TTL arrives as it was; a second run skips them all.
+TEST(RestoreE2E, LargeValuesAmongSmallOnesArriveWhole) {
+  TempDir work;
+  Source source = make_source(work, [](Filler& f) {
+    f.select(0);
+    for (int i = 0; i < 3000; ++i) {
+      f.set("k:" + std::to_string(i), "v" + std::to_string(i));
+      if (i % 500 == 250) f.set("big:" + std::to_string(i), pseudo_random_bytes(1048576 + 1000 * i, 10 + i));
+    }
+    f.set("big:exact", pseudo_random_bytes(1048576 - 40, 4));  // its command is just about 1 MiB
+    f.expire("big:750", 30);  // days
+    f.hset("hash:big", {{"a", pseudo_random_bytes(1200000, 5)}, {"b", "small"}});
+    f.rpush("list:big", {pseudo_random_bytes(700000, 6), pseudo_random_bytes(700000, 7), "x"});
+    f.select(1);
+    f.set("bull:q:big", pseudo_random_bytes(2500000, 8));
+  });
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  RedisServer target;
+  Args args{source.rdb, "--to", url_of(target), "-a", "0=condo", "-a", "1=eps", "--window", "1", "--connections", "2",
+            "--report", work.file("r.json")};
+  RunResult r = restore(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("key counts check out"), std::string::npos) << r.out;
+  Plan plan;
+  plan.prefixes = {{0, "condo"}, {1, "eps"}};
+  expect_converted(source.server->client(), target.client(), plan);
+  EXPECT_EQ(target.client().ok({"STRLEN", "{eps:bull:q}:big"}).as_int(), 2500000);
+  EXPECT_GT(target.client().ok({"PTTL", "condo:big:750"}).as_int(), 29LL * 86400 * 1000);
+  Json j = Json::parse(read_file(work.file("r.json")));
+  EXPECT_EQ(j.at("restore").at("connections"), 2);
+  EXPECT_EQ(j.at("restore").at("topology"), "");
+
+  RunResult again = restore({source.rdb, "--to", url_of(target), "-a", "0=condo", "-a", "1=eps", "--existing", "skip",
+                             "--connections", "3"});
+  ASSERT_EQ(again.exit_code, 0) << describe(again);
+  EXPECT_NE(again.out.find("0 restored"), std::string::npos) << again.out;
+  expect_converted(source.server->client(), target.client(), plan);
+}
+
 TEST(RestoreE2E, TargetsThatCannotBeUsed) {
   TempDir work;
   Source source = make_source(work, fill_small);
@@ -767,38 +808,44 @@ TEST(RestoreE2E, ConnectionsKilledUnderItAreMadeAgain) {
   ASSERT_FALSE(::testing::Test::HasFatalFailure());
   RedisServer target;
   RespClient admin = target.connect();
-  Args argv{rdbrekey_binary(), "restore", source.rdb, "--to", url_of(target), "-a", "0=condo", "--window", "1",
-            "--report", work.file("r.json"), "--progress", "always"};
-  std::string error;
-  const pid_t pid = spawn_logged(argv, work.file("restore.log"), error);
-  ASSERT_GT(pid, 0) << error;
-  // Kill the restore's connection now and then while keys arrive.
-  long long killed = 0;
-  int status = 0;
-  bool exited = false;
-  for (int i = 0; i < 6000 && !exited; ++i) {
-    const long long n = dbsize(admin, 0);
-    if (n > 0 && n < keys - 20000 && killed < 5)
-      killed += admin.ok({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).as_int();
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    exited = ::waitpid(pid, &status, WNOHANG) == pid;
+  // One connection, then three (each killed and made again on its own).
+  for (const char* connections : {"1", "3"}) {
+    SCOPED_TRACE(std::string("--connections ") + connections);
+    admin.ok({"FLUSHALL"});
+    Args argv{rdbrekey_binary(), "restore", source.rdb, "--to", url_of(target), "-a", "0=condo", "--window", "1",
+              "--connections", connections, "--report", work.file("r.json"), "--progress", "always", "--force"};
+    std::string error;
+    const pid_t pid = spawn_logged(argv, work.file("restore.log"), error);
+    ASSERT_GT(pid, 0) << error;
+    // Kill the restore's connections now and then while keys arrive.
+    long long killed = 0;
+    int status = 0;
+    bool exited = false;
+    for (int i = 0; i < 6000 && !exited; ++i) {
+      const long long n = dbsize(admin, 0);
+      if (n > 0 && n < keys - 20000 && killed < 5)
+        killed += admin.ok({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).as_int();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      exited = ::waitpid(pid, &status, WNOHANG) == pid;
+    }
+    if (!exited) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    const std::string log = read_file(work.file("restore.log"));
+    ASSERT_TRUE(exited) << log;
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+    ASSERT_GT(killed, 0) << "no connection was killed: the restore was too quick for the test";
+    EXPECT_EQ(dbsize(admin, 0), keys + 1);
+    expect_sampled(source.server->client(), admin, keys);
+    Json node = Json::parse(read_file(work.file("r.json"))).at("restore").at("nodes").at(0);
+    EXPECT_GE(node.at("reconnects").get<long long>(), 1) << log;
+    EXPECT_NE(log.find("key counts check out"), std::string::npos) << log;
+    // The progress line says what it is doing: while sending, the commands in flight (the run
+    // with one connection lasts long enough for a progress line).
+    EXPECT_NE(log.find("keys/s"), std::string::npos) << log;
+    if (std::string(connections) == "1") EXPECT_NE(log.find("in flight: "), std::string::npos) << log;
   }
-  if (!exited) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
-  const std::string log = read_file(work.file("restore.log"));
-  ASSERT_TRUE(exited) << log;
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
-  ASSERT_GT(killed, 0) << "no connection was killed: the restore was too quick for the test";
-  EXPECT_EQ(dbsize(admin, 0), keys + 1);
-  expect_sampled(source.server->client(), admin, keys);
-  Json node = Json::parse(read_file(work.file("r.json"))).at("restore").at("nodes").at(0);
-  EXPECT_GE(node.at("reconnects").get<long long>(), 1) << log;
-  EXPECT_NE(log.find("key counts check out"), std::string::npos) << log;
-  // The progress line says what it is doing: while sending, the commands in flight.
-  EXPECT_NE(log.find("keys/s"), std::string::npos) << log;
-  EXPECT_NE(log.find("in flight: "), std::string::npos) << log;
 }
 
 }  // namespace
