@@ -256,18 +256,38 @@ void append_bulk_header(std::string& out, size_t size) {
   out.append(buf, static_cast<size_t>(p - buf));
 }
 
-void append_command(std::string& out, std::span<const std::string_view> args) {
+namespace {
+
+void append_array_header(std::string& out, size_t count) {
   char buf[32];
   buf[0] = '*';
-  auto [p, ec] = std::to_chars(buf + 1, buf + sizeof(buf) - 2, args.size());
+  auto [p, ec] = std::to_chars(buf + 1, buf + sizeof(buf) - 2, count);
   *p++ = '\r';
   *p++ = '\n';
   out.append(buf, static_cast<size_t>(p - buf));
-  for (std::string_view a : args) {
-    append_bulk_header(out, a.size());
-    out.append(a);
-    out.append("\r\n", 2);
-  }
+}
+
+void append_bulk(std::string& out, std::string_view a) {
+  append_bulk_header(out, a.size());
+  out.append(a);
+  out.append("\r\n", 2);
+}
+
+}  // namespace
+
+void append_command(std::string& out, std::span<const std::string_view> args) {
+  append_array_header(out, args.size());
+  for (std::string_view a : args) append_bulk(out, a);
+}
+
+void wrap_command(std::string& buffer, std::span<const std::string_view> args, size_t at) {
+  std::string head;
+  append_array_header(head, args.size());
+  for (size_t i = 0; i < at; ++i) append_bulk(head, args[i]);
+  append_bulk_header(head, buffer.size());
+  buffer.insert(0, head);
+  buffer.append("\r\n", 2);
+  for (size_t i = at + 1; i < args.size(); ++i) append_bulk(buffer, args[i]);
 }
 
 void append_command(std::string& out, std::initializer_list<std::string_view> args) {

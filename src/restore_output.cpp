@@ -492,19 +492,9 @@ void RestoreOutput::send_key(std::string_view name, const std::string& payload, 
   p.maybe_sent = maybe_sent_earlier(seq);
   if (&payload == &payload_ && payload.size() >= kLargeCommand) {
     // The command around the payload, in the payload's own buffer (args[3] is the payload).
-    std::string head = fmt::format("*{}\r\n", n), tail = "\r\n";
-    for (size_t i = 0; i < n; ++i) {
-      if (i == 3) continue;
-      std::string& to = i < 3 ? head : tail;
-      append_bulk_header(to, args[i].size());
-      to.append(args[i]);
-      to.append("\r\n", 2);
-    }
-    append_bulk_header(head, payload.size());
     p.command = std::move(payload_);
     payload_.clear();
-    p.command.insert(0, head);
-    p.command.append(tail);
+    wrap_command(p.command, std::span<const std::string_view>(args, n), 3);
     n = 0;  // sent as a whole command
   }
   size_t node = 0;

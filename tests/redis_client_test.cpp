@@ -92,6 +92,20 @@ TEST(RespCommand, ArrayOfBulkStringsWithBinaryBytes) {
   EXPECT_EQ(bulk, "$1234567\r\n");
 }
 
+// A command wrapped around an argument already in its buffer is the command append_command
+// writes, whichever argument it is.
+TEST(RespCommand, WrappedAroundOneArgumentIsTheSameCommand) {
+  const std::string payload("pay\r\nload\0", 11);
+  const std::string_view args[] = {"RESTORE", "key", "0", payload, "ABSTTL", ""};
+  std::string whole;
+  append_command(whole, args);
+  for (size_t at = 0; at < std::size(args); ++at) {
+    std::string buffer(args[at]);
+    wrap_command(buffer, args, at);
+    EXPECT_EQ(buffer, whole) << at;
+  }
+}
+
 TEST(RedisReplyText, ErrorCodeIsTheFirstWord) {
   RedisReply r;
   r.kind = RedisReply::Kind::kError;

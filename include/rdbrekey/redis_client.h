@@ -101,6 +101,10 @@ void append_command(std::string& out, std::initializer_list<std::string_view> ar
 // The header of a bulk string of `size` bytes ("$size\r\n"); the caller appends the bytes and
 // "\r\n".
 void append_bulk_header(std::string& out, size_t size);
+// Turns `buffer`, which holds argument `at` of `args`, into the whole command: the RESP before
+// that argument is inserted in front of its bytes and the rest appended, so that a large
+// argument is not copied into a second buffer (args[at] itself is not read).
+void wrap_command(std::string& buffer, std::span<const std::string_view> args, size_t at);
 
 // Replies parsed from the bytes a server sent, in order. Simple replies (+status, -error,
 // :integer) are one line each and parsed here without allocating (a run of +OK is only counted);

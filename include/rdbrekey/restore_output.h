@@ -203,7 +203,7 @@ class RestoreOutput final : public Output {
     size_t tally = 0;  // index into tallies_
     int reconnects_in_a_row = 0;
     size_t bytes_in_flight = 0;
-    std::vector<size_t> lanes;  // a first Node's connections, itself first (empty until a second)
+    std::vector<size_t> lanes;  // a first Node's connections, itself first (empty with --connections 1)
   };
   struct Retry {
     std::chrono::steady_clock::time_point due;
