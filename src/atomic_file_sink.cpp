@@ -69,7 +69,7 @@ AtomicFileSink::~AtomicFileSink() {
 
 void AtomicFileSink::start_writeback(size_t just_written) {
   written_ += just_written;
-  if (written_ - writeback_started_ < kWritebackStep) return;
+  if (written_ - writeback_started_ < writeback_step_) return;
   // A hint: failures here show up again at fsync, which is checked.
   ::sync_file_range(fd_, static_cast<off_t>(writeback_started_), static_cast<off_t>(written_ - writeback_started_),
                     SYNC_FILE_RANGE_WRITE);
@@ -121,6 +121,20 @@ void AtomicFileSink::patch_out(uint64_t offset, const uint8_t* data, size_t size
     data += w;
     offset += static_cast<uint64_t>(w);
     size -= static_cast<size_t>(w);
+  }
+}
+
+void AtomicFileSink::deliver() {
+  if (state_ != State::kWriting) return;
+  try {
+    ByteSink::deliver();
+    if (written_ > writeback_started_)
+      ::sync_file_range(fd_, static_cast<off_t>(writeback_started_), static_cast<off_t>(written_ - writeback_started_),
+                        SYNC_FILE_RANGE_WRITE);  // a hint, as in start_writeback
+    writeback_started_ = written_;
+  } catch (...) {
+    cancel();
+    throw;
   }
 }
 

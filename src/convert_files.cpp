@@ -192,6 +192,7 @@ ConvertResult convert_to_shards(const ConvertOptions& options) {
   files.reserve(names.size());
   for (const auto& name : names) {
     files.emplace_back(options, dir.file(name), buffer, writer, compressor_thread);
+    if (files.back().file) files.back().file->set_writeback_step(std::max<uint64_t>(uint64_t{32 << 20} / n, 4 << 20));
     sink_ptrs.push_back(files.back().sink.get());
   }
   SideFile manifest, report;

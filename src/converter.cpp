@@ -206,6 +206,7 @@ class Conversion {
     ++stats.keys_read;
     KeyRef ref{input_, sc.current_db(), r.key_offset, input_stable_};
     bool left_out = !left_out_.empty() && left_out_.count(ref.id()) > 0;
+    if constexpr (requires { out_.source_key(r.key); }) out_.source_key(r.key);
     KeyDecision d = policy_.decide(db.app, r.key, r.prefix, left_out);
     switch (d.fate) {
       case KeyFate::kLeftOut:
@@ -301,7 +302,14 @@ class Conversion {
   }
 
   // Refuses a record that the output version cannot hold (value type, expire form, metadata).
-  void check_output_holds(RecordScanner& sc, Record& r) {
+  [[gnu::always_inline]] void check_output_holds(RecordScanner& sc, Record& r) {
+    if (conversion_[r.opcode] == ValueConversion::kImpossible ||
+        (r.prefix.has_expire && !r.prefix.expire_in_seconds && !out_caps_.ms_expire) ||
+        (!r.prefix.key_meta.empty() && !out_caps_.key_meta)) [[unlikely]]
+      output_cannot_hold(sc, r);
+  }
+  // What check_output_holds found: refused, or key metadata left out (--lossy).
+  [[gnu::noinline]] void output_cannot_hold(RecordScanner& sc, Record& r) {
     RdbVersion in_version = versions_[input_];
     if (conversion_[r.opcode] == ValueConversion::kImpossible)
       sc.fail(Errc::kCannotHold, fmt::format("{} cannot hold a value of type {}; {}", out_version_.magic(),

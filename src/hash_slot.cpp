@@ -103,6 +103,10 @@ uint16_t crc16_continue(uint16_t crc, const unsigned char* p, size_t size) noexc
   return crc;
 }
 
+inline uint16_t crc16_xmodem_portable_continue(uint16_t crc, std::string_view bytes) noexcept {
+  return crc16_continue(crc, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
 }  // namespace
 
 uint16_t detail::crc16_xmodem_portable(const void* data, size_t size) noexcept {
@@ -373,6 +377,11 @@ RDBREKEY_CLMUL uint16_t crc16_clmul(const void* data, size_t size) noexcept {
 }
 RDBREKEY_CLMUL uint16_t slot_clmul(std::string_view key) noexcept { RDBREKEY_SLOT_OF_KEY(ClmulCrc, key); }
 RDBREKEY_CLMUL uint16_t slot_clmul(std::span<const std::string_view> pieces) { RDBREKEY_SLOT_OF_PIECES(ClmulCrc, pieces); }
+RDBREKEY_CLMUL uint32_t crc_unless_brace_clmul(std::string_view key) noexcept {
+  ClmulCrc crc;
+  if (!crc.absorb_unless_brace(reinterpret_cast<const unsigned char*>(key.data()), key.size())) return kHasOpenBrace;
+  return crc.finish();
+}
 RDBREKEY_CLMUL uint16_t tag_slot_clmul(std::span<const std::string_view> pieces) noexcept {
   ClmulCrc crc;
   for (std::string_view piece : pieces) crc.absorb(reinterpret_cast<const unsigned char*>(piece.data()), piece.size());
@@ -415,6 +424,24 @@ uint16_t key_hash_slot(std::span<const std::string_view> pieces) {
   if (kHaveClmul) return slot_clmul(pieces);
 #endif
   return slot_portable(pieces);
+}
+
+uint32_t crc16_unless_brace(std::string_view key) noexcept {
+#if defined(__x86_64__)
+  if (kHaveClmul) return crc_unless_brace_clmul(key);
+#endif
+  TableCrc crc;
+  if (!crc.absorb_unless_brace(reinterpret_cast<const unsigned char*>(key.data()), key.size())) return kHasOpenBrace;
+  return crc.finish();
+}
+
+PrefixSlots::PrefixSlots(std::string_view prefix) noexcept {
+  usable_ = std::memchr(prefix.data(), '{', prefix.size()) == nullptr;
+  uint16_t crc = crc16_xmodem_portable_continue(0, prefix);
+  for (size_t n = 0; n < kLengths; ++n) {
+    part_[n] = crc;
+    crc = crc16_step1(crc, 0);  // one more zero byte after the prefix
+  }
 }
 
 uint16_t hash_slot_of_tag(std::span<const std::string_view> pieces) noexcept {

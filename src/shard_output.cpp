@@ -70,20 +70,33 @@ void QueueTally::observe_tagged(std::string_view head, std::string_view queue, u
 
 void QueueTally::count(std::string_view head, std::string_view queue, bool braced, uint16_t slot, uint32_t file) {
   const size_t size = head.size() + queue.size();
-  bool same = last_ != queues_.end() && last_->first.size() == size &&
+  bool same = last_ != nullptr && last_->first.size() == size &&
               std::memcmp(last_->first.data(), head.data(), head.size()) == 0 &&
               std::memcmp(last_->first.data() + head.size(), queue.data(), queue.size()) == 0;
   if (!same) {
-    joined_.assign(head).append(queue);
-    last_ = queues_.find(joined_);
-    if (last_ == queues_.end()) last_ = queues_.emplace(joined_, Queue{}).first;
+    char small[256];
+    std::string_view name;
+    if (size <= sizeof small) {
+      std::memcpy(small, head.data(), head.size());
+      std::memcpy(small + head.size(), queue.data(), queue.size());
+      name = {small, size};
+    } else {
+      name = joined_.assign(head).append(queue);
+    }
+    auto found = index_.find(name);
+    if (found == index_.end()) {
+      auto& entry = *queues_.emplace(std::string(name), Queue{}).first;
+      found = index_.emplace(entry.first, &entry).first;
+    }
+    last_ = found->second;
   }
   Queue& q = last_->second;
   ++q.keys;
   q.hashtagged |= braced;
   if (!same || slot != last_slot_ || file != last_file_) {
-    q.slots.insert(slot);
-    q.files.insert(file);
+    // Nearly always the one slot and file the queue has: not looked up again.
+    if (q.slots.size() != 1 || *q.slots.begin() != slot) q.slots.insert(slot);
+    if (q.files.size() != 1 || *q.files.begin() != file) q.files.insert(file);
     last_slot_ = slot;
     last_file_ = file;
   }
@@ -92,7 +105,21 @@ void QueueTally::count(std::string_view head, std::string_view queue, bool brace
 AppTally::AppTally(const std::vector<std::string>& prefixes, size_t files) : files_(files) {
   for (const std::string& p : prefixes)
     if (index_.emplace(p, static_cast<int>(prefixes_.size())).second) prefixes_.push_back(p);
-  keys_.assign(prefixes_.size() * files_, 0);
+  keys_.assign((prefixes_.size() + 1) * files_, 0);
+}
+
+void AppTally::observe_other(const RenamedKey& name, uint32_t file) {
+  if (name.rule == RenameRule::kAlreadyPrefixed) {
+    ++row(app_of_name(name.parts[0]))[file];
+    return;
+  }
+  const char* piece = name.parts[0].data();
+  uint64_t* counts = piece == other_piece_ ? other_row_ : row(app_of_piece(name.parts[0]));
+  other_piece_ = last_piece_;
+  other_row_ = last_row_;
+  last_piece_ = piece;
+  last_row_ = counts;
+  ++counts[file];
 }
 
 // "P:..." or "{P:...": the application P, when it is one of the prefixes.
@@ -106,15 +133,17 @@ int AppTally::app_of_name(std::string_view name) const {
 
 SlotOwners::SlotOwners(const std::vector<uint16_t>& owner) {
   if (owner.size() != kClusterSlots) throw Error(Errc::kInternal, "SlotOwners: an owner per slot expected");
+  std::fill(std::begin(starts_), std::end(starts_), uint16_t{kClusterSlots});
+  unsigned starts = 0;
   run_owner_[0] = owner[0];
   for (size_t slot = 1; slot < owner.size(); ++slot) {
     if (owner[slot] == owner[slot - 1]) continue;
-    if (starts_count_ + 1 == kRuns) {
+    if (starts == kRuns) {
       table_ = owner;
       return;
     }
-    starts_[starts_count_++] = static_cast<uint16_t>(slot);
-    run_owner_[starts_count_] = owner[slot];
+    starts_[starts++] = static_cast<uint16_t>(slot);
+    run_owner_[starts] = owner[slot];
   }
 }
 
@@ -128,6 +157,54 @@ ShardedOutput::ShardedOutput(const ClusterTopology& topology, const std::vector<
     throw Error(Errc::kInternal, "ShardedOutput: one sink per primary expected");
   for (ByteSink* sink : sinks) files_.push_back(std::make_unique<RdbFileOutput>(*sink));
   scratch_.reserve(256);
+}
+
+const PrefixSlots& ShardedOutput::prefix_slots(std::string_view prefix) {
+  auto known = std::find_if(prefixes_.begin(), prefixes_.end(), [&](const KnownPrefix& k) { return k.bytes == prefix; });
+  if (known == prefixes_.end()) {
+    prefixes_.push_back(KnownPrefix{std::string(prefix), std::make_unique<PrefixSlots>(prefix)});
+    known = prefixes_.end() - 1;
+  }
+  return *known->slots;
+}
+
+void ShardedOutput::key_other(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name, Payload& value) {
+  // Renamed keys ("P:" + key) take the prefix's part by the key's length and the key's CRC from
+  // source_key() (and the next ones with this prefix take key()'s way), else are hashed on
+  // their pieces; a queue's key "{P:F:" + Q + "}" + rest on its tag "P:F:" + Q (when Q holds no
+  // '}'); the others are joined once, for the slot and for the queue tally alike.
+  uint16_t slot;
+  std::string_view whole;
+  std::string_view tag[2];  // a queue's tag, when set
+  if (name.rule == RenameRule::kPrefixed) {
+    const PrefixSlots& by_length = prefix_slots(name.parts[0]);
+    if (by_length.usable()) {
+      fast_prefix_ = name.parts[0].data();
+      fast_slots_ = &by_length;
+    }
+    if (by_length.covers(source_.size()) && name.count == 2 && name.parts[1].data() == source_.data() &&
+        name.parts[1].size() == source_.size() && source_crc_ != kHasOpenBrace)
+      slot = by_length.slot(source_crc_, source_.size());
+    else
+      slot = key_hash_slot(std::span<const std::string_view>(name.parts, name.count));
+  } else if (name.rule == RenameRule::kHashtag && !name.parts[1].empty() &&
+             std::memchr(name.parts[1].data(), '}', name.parts[1].size()) == nullptr) {
+    tag[0] = name.parts[0].substr(1);
+    tag[1] = name.parts[1];
+    slot = hash_slot_of_tag(tag);
+  } else {
+    whole = assembled(name);
+    slot = key_hash_slot(whole);
+  }
+  source_ = {};
+  const uint32_t file = owner_(slot);
+  if (!tag[1].empty())
+    queues_.observe_tagged(tag[0], tag[1], slot, file);
+  else if (name.rule != RenameRule::kPrefixed)
+    queues_.observe(whole, slot, file);
+  ++keys_per_slot_[slot];
+  apps_.observe(name, file);
+  files_[file]->key(prefix, type, name, value);
 }
 
 void ShardedOutput::begin(RdbVersion version) {
@@ -176,7 +253,10 @@ uint64_t ShardedOutput::bytes_written() const {
   return n;
 }
 
+// Every file handed to the disk first, then each made durable: the disk writes their last
+// bytes together.
 void ShardedOutput::prepare() {
+  for (auto& f : files_) f->deliver();
   for (auto& f : files_) f->prepare();
 }
 

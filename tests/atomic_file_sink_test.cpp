@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 #include "rdbrekey/error.h"
 #include "support/process.h"
 
@@ -20,6 +23,27 @@ TEST(AtomicFileSink, FinalizeRenamesIntoPlace) {
   }
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"out.rdb"});
   EXPECT_EQ(test::read_file(path), "hello");
+}
+
+// Writing back every few KiB, and a deliver() that starts the rest before prepare() waits:
+// the file holds every byte, in order, under its name only once committed.
+TEST(AtomicFileSink, SmallWritebackStepsAndDeliverKeepEveryByte) {
+  test::TempDir dir;
+  std::string path = dir.file("out.rdb");
+  std::string want;
+  for (int i = 0; want.size() < (5u << 20); ++i) want += "record " + std::to_string(i) + ";";
+  {
+    AtomicFileSink sink(path, false, 64 << 10);
+    sink.set_writeback_step(16 << 10);
+    for (size_t at = 0; at < want.size(); at += 777) sink.write(want.data() + at, std::min<size_t>(777, want.size() - at));
+    sink.deliver();
+    EXPECT_EQ(dir.entries().size(), 1u);  // still under its temporary name
+    EXPECT_NE(dir.entries()[0], "out.rdb");
+    sink.deliver();  // twice is harmless
+    sink.finalize();
+    sink.deliver();  // and after the end too
+  }
+  EXPECT_EQ(test::read_file(path), want);
 }
 
 TEST(AtomicFileSink, DestructionWithoutFinalizeLeavesNothing) {

@@ -209,5 +209,30 @@ TEST(HashSlot, PiecesHaveTheSlotOfTheJoinedName) {
   EXPECT_EQ(key_hash_slot(std::span<const std::string_view>(plain)), 12182);
 }
 
+// A key's CRC alone, plus the prefix's part for its length, is the slot of prefix + key: for
+// every length kept (and none beyond), prefixes of every size, keys with '}' and binary bytes;
+// a '{' in the key makes its CRC kHasOpenBrace, one in the prefix makes the table unusable.
+TEST(PrefixSlots, KeyCrcAndLengthGiveTheSlotOfTheWholeName) {
+  std::mt19937 rng(17);
+  const std::string alphabet = "ab}:xyz\x00\xff"s;  // bytes below 0x7a and these: never a {
+  for (const std::string prefix : {""s, "a:"s, "resident_app:"s, "x}y:"s, std::string(40, 'p') + ":"}) {
+    PrefixSlots by_length(prefix);
+    ASSERT_TRUE(by_length.usable()) << prefix;
+    for (size_t len = 0; len < PrefixSlots::kLengths + 40; ++len) {
+      std::string key;
+      for (size_t k = 0; k < len; ++k) key += rng() % 4 == 0 ? alphabet[rng() % alphabet.size()] : static_cast<char>(rng() % 0x7a);
+      const uint32_t crc = crc16_unless_brace(key);
+      ASSERT_EQ(crc, reference_crc16(reinterpret_cast<const unsigned char*>(key.data()), key.size())) << len;
+      ASSERT_EQ(by_length.covers(len), len < PrefixSlots::kLengths);
+      if (by_length.covers(len)) ASSERT_EQ(by_length.slot(crc, len), reference_slot(prefix + key)) << prefix << " " << len;
+    }
+  }
+  EXPECT_EQ(crc16_unless_brace("user:{1}"), kHasOpenBrace);
+  EXPECT_EQ(crc16_unless_brace(std::string(100, 'a') + "{"), kHasOpenBrace);
+  EXPECT_EQ(crc16_unless_brace(""), 0u);
+  EXPECT_FALSE(PrefixSlots("{a:").usable());
+  EXPECT_FALSE(PrefixSlots("{a:").covers(3));
+}
+
 }  // namespace
 }  // namespace rdbrekey

@@ -13,6 +13,7 @@
 #include "rdbrekey/converter.h"
 #include "rdbrekey/error.h"
 #include "rdbrekey/format.h"
+#include "rdbrekey/key_rules.h"
 #include "rdbrekey/verifier.h"
 #include "support/rdb_builder.h"
 #include "support/rdb_image.h"
@@ -220,6 +221,103 @@ TEST(SlotOwners, EqualTheTopologysOwnerForAnyNumberOfRuns) {
     for (int slot = 0; slot < kClusterSlots; ++slot) ASSERT_EQ(owners(static_cast<uint16_t>(slot)), owner[slot]) << runs << " " << slot;
   }
   EXPECT_THROW(SlotOwners(std::vector<uint16_t>(10)), Error);
+}
+
+// key() takes a source key's CRC (source_key) only for the one name made of it: the files are
+// byte for byte those made without source_key() at all, with the prefix changing from key to
+// key, keys with braces, an empty key, keys longer than the prefix table, queue keys and kept
+// names; and a buffer reused for the next key without a new source_key() is not mistaken for
+// the old one.
+TEST(ShardedOutput, TheSourceKeysCrcServesOnlyItsOwnName) {
+  const KeyRenamer condo("condo", {"bull"}), billing("billing", {"bull"});
+  std::vector<std::string> keys = {"a", "", "user:1", "sess:0123456789abcdef0123456789abcdef", std::string(511, 'k'),
+                                   std::string(512, 'k'), std::string(900, 'z'), "has{brace}", "has}only", "bull:q:1",
+                                   "condo:kept", "{condo:bull:q}:2", "bull:q:wait", std::string("\xff\x00" "bin", 5)};
+  for (int i = 0; i < 200; ++i) keys.push_back("key:" + std::to_string(i * 7919));
+  const std::string value = "\x01v";  // a string value "v" as the file holds it
+  auto run = [&](bool announce, bool reuse) {
+    Shards shards(even_split_topology(3));
+    shards.out->begin(RdbVersion{RdbFamily::kRedis, 11});
+    std::string reused;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::string_view key = keys[i];
+      if (reuse) {  // every key in one buffer, announced only every other time
+        reused.assign(keys[i]);
+        key = reused;
+      }
+      if (announce && (!reuse || i % 2 == 0)) shards.out->source_key(key);
+      const KeyRenamer& renamer = i % 3 == 2 ? billing : condo;
+      RenamedKey name = renamer.rename(key);
+      Payload payload(value);
+      shards.out->key(KeyPrefix{}, rdb::kTypeString, name, payload);
+    }
+    shards.out->end();
+    shards.out->prepare();
+    std::vector<std::string> files;
+    for (size_t f = 0; f < 3; ++f) files.push_back(shards.file(f));
+    return files;
+  };
+  const std::vector<std::string> plain = run(false, false);
+  EXPECT_EQ(run(true, false), plain);
+  EXPECT_EQ(run(true, true), plain);
+  // And each name is in the file of its slot.
+  Shards reference(even_split_topology(3));
+  size_t found = 0;
+  for (size_t f = 0; f < 3; ++f) {
+    test::FileImage img = test::image_of_bytes(plain[f]);
+    for (const auto& [name, k] : img.dbs[0]) {
+      EXPECT_EQ(reference.topology.owner[key_hash_slot(name)], f) << name;
+      ++found;
+    }
+  }
+  EXPECT_EQ(found, keys.size());
+}
+
+// Queues whose keys come mixed together (a dump lists keys in its server's hash order) are
+// counted apart, each with the slots and files its keys went to.
+TEST(QueueTally, QueuesMixedTogetherAreCountedApart) {
+  QueueTally t({"bull"});
+  for (int round = 0; round < 50; ++round) {
+    t.observe_tagged("a:bull:", "emails", 7, 0);
+    t.observe_tagged("a:bull:", "sms", 9, 1);
+    t.observe("a:bull:push:" + std::to_string(round), static_cast<uint16_t>(round % 2 ? 100 : 200), round % 2);
+    t.observe_tagged("b:bull:", "emails", 11, 2);
+    t.observe_tagged("a:bull:", "emails", 7, 0);
+  }
+  const auto& q = t.queues();
+  ASSERT_EQ(q.size(), 4u);
+  EXPECT_EQ(q.at("a:bull:emails").keys, 100u);
+  EXPECT_EQ(q.at("a:bull:emails").slots, std::set<uint16_t>{7});
+  EXPECT_EQ(q.at("a:bull:emails").files, std::set<uint32_t>{0});
+  EXPECT_EQ(q.at("a:bull:sms").keys, 50u);
+  EXPECT_EQ(q.at("b:bull:emails").files, std::set<uint32_t>{2});
+  EXPECT_EQ(q.at("a:bull:push").keys, 50u);
+  EXPECT_FALSE(q.at("a:bull:push").hashtagged);
+  EXPECT_EQ(q.at("a:bull:push").slots, (std::set<uint16_t>{100, 200}));
+  EXPECT_EQ(q.at("a:bull:push").files, (std::set<uint32_t>{0, 1}));
+  // A queue name longer than the stack buffer is found again too.
+  const std::string long_queue(400, 'q');
+  t.observe_tagged("a:bull:", long_queue, 1, 0);
+  t.observe_tagged("a:bull:", "sms", 9, 1);
+  t.observe_tagged("a:bull:", long_queue, 1, 0);
+  EXPECT_EQ(q.at("a:bull:" + long_queue).keys, 2u);
+}
+
+// Keys of two applications, and the queue keys of one, in turns: each counted for its own.
+TEST(AppTally, NamesOfApplicationsInTurnsAreCountedForEach) {
+  const KeyRenamer condo("condo", {"bull"}), billing("billing", {"bull"}), other("other", {"bull"});
+  AppTally apps({"billing", "condo"}, 2);
+  for (int i = 0; i < 30; ++i) {
+    apps.observe(condo.rename("k" + std::to_string(i)), 0);
+    apps.observe(condo.rename("bull:q:" + std::to_string(i)), 1);
+    apps.observe(billing.rename("k"), 1);
+    apps.observe(other.rename("k"), 0);              // not one of the applications
+    apps.observe(RenamedKey::of("condo:kept"), 1);   // a name kept as it is
+  }
+  EXPECT_EQ(apps.keys(1, 0), 30u);
+  EXPECT_EQ(apps.keys(1, 1), 60u);
+  EXPECT_EQ(apps.keys(0, 1), 30u);
+  EXPECT_EQ(apps.keys(0, 0), 0u);
 }
 
 TEST(ShardedOutput, ATopologyWithOnePrimaryGetsEverything) {

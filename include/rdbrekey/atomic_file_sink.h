@@ -28,12 +28,18 @@ class AtomicFileSink final : public ByteSink {
   ~AtomicFileSink() override;
 
   void prepare() override;
+  void deliver() override;
   void commit() override;
   void cancel() noexcept override;
   // After commit(): removes the committed file again (another output of its group failed).
   void uncommit() noexcept override;
   const std::string& temp_path() const { return temp_path_; }
   const std::string& path() const { return path_; }
+  // The disk is started writing the bytes written so far every `bytes` (32 MiB by default), so
+  // that the final fsync waits for little and the disk works while the conversion still runs.
+  // The files of a split take a smaller step each, so that all of them together leave no more
+  // for their fsyncs than one file does.
+  void set_writeback_step(uint64_t bytes) { writeback_step_ = bytes; }
 
   // Installs the signal handlers that remove temporary files (signals::install_cleanup).
   static void install_signal_cleanup();
@@ -46,10 +52,8 @@ class AtomicFileSink final : public ByteSink {
   bool copy_range_out(int fd, uint64_t offset, size_t size) override;
 
  private:
-  // Starts the disk writing the bytes written so far every kWritebackStep, so that the final
-  // fsync waits for little and the disk works while the conversion still runs.
   void start_writeback(size_t just_written);
-  static constexpr uint64_t kWritebackStep = 32ull << 20;
+  uint64_t writeback_step_ = 32ull << 20;
   uint64_t written_ = 0;
   uint64_t writeback_started_ = 0;
 

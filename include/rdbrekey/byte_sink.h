@@ -84,6 +84,13 @@ class ByteSink : public Committable {
 
   // Delivers everything written (for files: also fsync under the temporary name).
   void prepare() override;
+  // Delivers everything written and starts making it durable, without waiting for that (a file
+  // starts the disk writing what it still holds): prepare() then waits for less. For outputs
+  // of several files, which then reach the disk together rather than one after another.
+  virtual void deliver() {
+    flush_buffer();
+    drain();
+  }
   // Makes the output visible (for files: rename into place); nothing to do by default.
   void commit() override {}
   void uncommit() noexcept override {}

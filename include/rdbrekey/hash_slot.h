@@ -39,6 +39,34 @@ uint16_t key_hash_slot(std::span<const std::string_view> pieces);
 // ("{P:bull:" + queue + "}": the tag is "P:bull:" + queue when the queue holds no '}').
 uint16_t hash_slot_of_tag(std::span<const std::string_view> pieces) noexcept;
 
+// CRC16/XMODEM of a key, or kHasOpenBrace when it holds a '{' (its slot may then be a hash
+// tag's). Read once, as key_hash_slot reads it.
+constexpr uint32_t kHasOpenBrace = 0x10000;
+uint32_t crc16_unless_brace(std::string_view key) noexcept;
+
+// The slots of names made of one prefix P and a key K ("P:" + key, the renaming of most keys),
+// from the key's CRC alone. CRC16/XMODEM is linear (initial value 0, no final xor) and leading
+// zeros leave it unchanged, so crc16(P K) = crc16(P followed by |K| zero bytes) ^ crc16(K): the
+// prefix's part depends only on the key's length, and is kept for lengths up to kLengths. The
+// CRC of the key can so be computed before its new name is known, off the path of its write.
+// Valid for names without a '{' (neither P nor K holds one; otherwise the tag rule applies).
+class PrefixSlots {
+ public:
+  static constexpr size_t kLengths = 512;
+  explicit PrefixSlots(std::string_view prefix) noexcept;
+  // Whether slot() holds for a key of `key_size` bytes: P holds no '{', and the length is kept.
+  bool usable() const noexcept { return usable_; }
+  bool covers(size_t key_size) const noexcept { return usable_ && key_size < kLengths; }
+  // The slot of P K, given crc16(K) (not kHasOpenBrace).
+  uint16_t slot(uint32_t key_crc, size_t key_size) const noexcept {
+    return static_cast<uint16_t>((key_crc ^ part_[key_size]) & (kClusterSlots - 1));
+  }
+
+ private:
+  bool usable_ = false;  // P holds no '{'
+  uint16_t part_[kLengths];
+};
+
 // The bytes of a key that decide its slot: the hash tag when there is a non-empty one, else the
 // whole key (exposed for messages and tests).
 std::string_view hash_tag_of(std::string_view key) noexcept;

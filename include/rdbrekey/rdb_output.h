@@ -44,6 +44,8 @@ class RdbFileOutput final : public Output {
   // After end(): the file's CRC-64 trailer.
   uint64_t checksum() const { return writer_ ? writer_->checksum() : 0; }
   void prepare() override { sink_.prepare(); }
+  // Hands everything to the file and starts it towards the disk (ByteSink::deliver).
+  void deliver() { sink_.deliver(); }
   void commit() override { sink_.commit(); }
   void uncommit() noexcept override { sink_.uncommit(); }
   void cancel() noexcept override { sink_.cancel(); }

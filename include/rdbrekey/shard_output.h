@@ -13,8 +13,9 @@
 // hashtag family's keys, "{P:F:Q}..." or an unbraced "P:F:Q:...") the slots and files its keys
 // went to.
 //
-// Memory: the sinks' buffers, 16,384 counters, one entry per queue, and one function library
-// or module AUX record at a time (held while it is copied to every file).
+// Memory: the sinks' buffers, 16,384 counters, one entry per queue, a table of 512 slot parts
+// (1 KiB) per application prefix, and one function library or module AUX record at a time
+// (held while it is copied to every file).
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,12 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "rdbrekey/cluster_topology.h"
 #include "rdbrekey/hash_slot.h"
@@ -41,7 +47,7 @@ std::vector<std::string> shard_file_names(const ClusterTopology& topology);
 class QueueTally {
  public:
   explicit QueueTally(std::vector<std::string> families) : families_(std::move(families)) {}
-  QueueTally(const QueueTally&) = delete;  // it holds an iterator into its own map
+  QueueTally(const QueueTally&) = delete;  // it holds pointers into its own map
   QueueTally& operator=(const QueueTally&) = delete;
 
   struct Queue {
@@ -65,9 +71,12 @@ class QueueTally {
 
   std::vector<std::string> families_;
   std::map<std::string, Queue, std::less<>> queues_;
+  // The same queues by name, found by hashing (a dump lists keys in its server's hash order:
+  // the keys of many queues come mixed); the names are the map's own keys.
+  std::unordered_map<std::string_view, std::pair<const std::string, Queue>*> index_;
   std::string joined_;
-  // The queue of the previous key, and where that key went (a queue's keys come in a row).
-  std::map<std::string, Queue, std::less<>>::iterator last_ = queues_.end();
+  // The queue of the previous key, and where that key went (a queue's keys often come in a row).
+  std::pair<const std::string, Queue>* last_ = nullptr;
   uint16_t last_slot_ = 0;
   uint32_t last_file_ = 0;
 };
@@ -76,24 +85,26 @@ class QueueTally {
 class AppTally {
  public:
   AppTally(const std::vector<std::string>& prefixes, size_t files);
-  void observe(const RenamedKey& name, uint32_t file) {
-    int app = name.rule == RenameRule::kAlreadyPrefixed ? app_of_name(name.parts[0]) : app_of_piece(name.parts[0]);
-    if (app >= 0) ++keys_[static_cast<size_t>(app) * files_ + file];
+  // Keys come database by database: a renamed key's first piece is most often the very piece
+  // (the renamer's "P:" or "{P:F:") of the key before, whose row of counters is at hand.
+  [[gnu::always_inline]] void observe(const RenamedKey& name, uint32_t file) {
+    if (name.rule != RenameRule::kAlreadyPrefixed && name.parts[0].data() == last_piece_) [[likely]] {
+      ++last_row_[file];
+      return;
+    }
+    observe_other(name, file);
   }
   const std::vector<std::string>& prefixes() const { return prefixes_; }
   uint64_t keys(size_t app, size_t file) const { return keys_[app * files_ + file]; }
 
  private:
-  // A renamed key's first piece is owned by its application's renamer ("P:", "{P:F:"): a few
-  // pointers known so far say whose it is.
-  int app_of_piece(std::string_view piece) {
-    if (piece.data() != last_piece_) {  // keys come database by database: mostly the last one
-      last_app_ = app_of_new_piece(piece);
-      last_piece_ = piece.data();
-    }
-    return last_app_;
+  void observe_other(const RenamedKey& name, uint32_t file);
+  // The row of counters of an application (-1: none, a row that is never read).
+  uint64_t* row(int app) {
+    return keys_.data() + (app >= 0 ? static_cast<size_t>(app) : prefixes_.size()) * files_;
   }
-  int app_of_new_piece(std::string_view piece) {
+  // A first piece seen before says whose it is; a new one is looked up by name.
+  int app_of_piece(std::string_view piece) {
     for (const auto& [data, app] : pieces_)
       if (data == piece.data()) return app;
     int app = app_of_name(piece);
@@ -105,33 +116,46 @@ class AppTally {
   std::vector<std::string> prefixes_;
   std::map<std::string, int, std::less<>> index_;
   size_t files_;
-  std::vector<uint64_t> keys_;
+  std::vector<uint64_t> keys_;  // a row of files_ counters per application, and one for none
   std::vector<std::pair<const char*, int>> pieces_;
   const char* last_piece_ = nullptr;
-  int last_app_ = -1;
+  uint64_t* last_row_ = nullptr;
+  // The piece before the last one (a queue's keys come among the others of their database).
+  const char* other_piece_ = nullptr;
+  uint64_t* other_row_ = nullptr;
 };
 
 // Which file owns a slot. A topology is a few runs of consecutive slots (one per primary after
-// `--cluster create`, a few more after resharding): up to 16 runs, the owner is found by
-// counting the run starts at or below the slot, comparisons that do not wait on each other, in
-// one cache line that stays hot. More runs use a table of 16,384 entries (which the data
-// streaming through the cache evicts between keys).
+// `--cluster create`, a few more after resharding): up to 17 runs, the owner is found from the
+// 16 run starts compared with the slot at once (two vector compares, in one cache line that
+// stays hot). More runs use a table of 16,384 entries (which the data streaming through the
+// cache evicts between keys).
 class SlotOwners {
  public:
   explicit SlotOwners(const std::vector<uint16_t>& owner);
   [[gnu::always_inline]] uint32_t operator()(uint16_t slot) const {
     if (!table_.empty()) return table_[slot];
+#if defined(__SSE2__)
+    // The starts are ascending: those past the slot are the last ones, and the first of them
+    // is the run's number (16-bit signed compares: slots and starts are at most 16384).
+    const __m128i at = _mm_set1_epi16(static_cast<int16_t>(slot));
+    const __m128i low = _mm_load_si128(reinterpret_cast<const __m128i*>(starts_));
+    const __m128i high = _mm_load_si128(reinterpret_cast<const __m128i*>(starts_ + 8));
+    const auto past = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_packs_epi16(_mm_cmpgt_epi16(low, at), _mm_cmpgt_epi16(high, at))));
+    const unsigned run = static_cast<unsigned>(__builtin_ctz(past | 0x10000u));
+#else
     unsigned run = 0;
-    for (unsigned i = 0; i < starts_count_; ++i) run += starts_[i] <= slot;
+    for (unsigned i = 0; i < kRuns; ++i) run += starts_[i] <= slot;
+#endif
     return run_owner_[run];
   }
 
  private:
   static constexpr unsigned kRuns = 16;
-  // starts_[i]: first slot of run i + 1.
-  alignas(64) uint16_t starts_[kRuns - 1]{};
-  unsigned starts_count_ = 0;
-  uint16_t run_owner_[kRuns]{};
+  // starts_[i]: first slot of run i + 1; the starts not used are past every slot.
+  alignas(16) uint16_t starts_[kRuns];
+  uint16_t run_owner_[kRuns + 1]{};
   std::vector<uint16_t> table_;
 };
 
@@ -146,36 +170,29 @@ class ShardedOutput final : public Output {
   void aux(std::string_view field, std::string_view value) override;
   void function(Payload& payload) override;
   void module_aux(Payload& payload) override;
+  // The source key of the record whose key() comes next, before the rules name it. Its CRC16
+  // is computed now, from the key alone: the prefix's part of a renamed name's CRC comes from a
+  // table by the key's length (PrefixSlots), so the prefix is not hashed again for every key.
+  [[gnu::always_inline]] void source_key(std::string_view key) {
+    source_ = key;
+    source_crc_ = crc16_unless_brace(key);
+  }
+  // Most keys are renamed "P:" + key, P the prefix of the key before: the slot is the key's CRC
+  // (source_key) and the prefix's part for its length. Every other name takes key_other().
   [[gnu::always_inline]] void key(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name,
                                   Payload& value) override {
-    // Renamed keys ("P:" + key, most of them) are hashed on their pieces; a queue's key
-    // "{P:F:" + Q + "}" + rest on its tag "P:F:" + Q (when Q holds no '}'); the others are
-    // joined once, for the slot and for the queue tally alike.
-    uint16_t slot;
-    std::string_view whole;
-    std::string_view tag[2];  // a queue's tag, when set
-    if (name.rule == RenameRule::kPrefixed) {
-      slot = key_hash_slot(std::span<const std::string_view>(name.parts, name.count));
-    } else if (name.rule == RenameRule::kHashtag && !name.parts[1].empty() &&
-               __builtin_memchr(name.parts[1].data(), '}', name.parts[1].size()) == nullptr) {
-      tag[0] = name.parts[0].substr(1);
-      tag[1] = name.parts[1];
-      slot = hash_slot_of_tag(tag);
-    } else {
-      whole = assembled(name);
-      slot = key_hash_slot(whole);
+    if (name.rule != RenameRule::kPrefixed || name.parts[0].data() != fast_prefix_ ||
+        name.parts[1].data() != source_.data() || name.parts[1].size() != source_.size() ||
+        source_crc_ == kHasOpenBrace || source_.size() >= PrefixSlots::kLengths) [[unlikely]] {
+      key_other(prefix, type, name, value);
+      return;
     }
-    uint32_t file = owner_(slot);
-    // The counters (128 KiB) are not in the cache when a key comes: fetched now, counted after.
-    uint64_t* count = &keys_per_slot_[slot];
-    __builtin_prefetch(count, 1);
-    if (!tag[1].empty())
-      queues_.observe_tagged(tag[0], tag[1], slot, file);
-    else if (name.rule != RenameRule::kPrefixed)
-      queues_.observe(whole, slot, file);
+    const uint16_t slot = fast_slots_->slot(source_crc_, source_.size());
+    source_ = {};  // good for the one key() after source_key()
+    const uint32_t file = owner_(slot);
+    ++keys_per_slot_[slot];
     apps_.observe(name, file);
     files_[file]->key(prefix, type, name, value);
-    ++*count;
   }
   void string_key(std::string_view name, std::string_view value) override;
   void end() override;
@@ -209,6 +226,12 @@ class ShardedOutput final : public Output {
     for (uint8_t i = 0; i < name.count; ++i) scratch_.append(name.parts[i]);
     return scratch_;
   }
+  // Any key but those key() routes itself: its slot from its name (as pieces, its hash tag, or
+  // joined), counted for its queue.
+  [[gnu::noinline]] void key_other(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name, Payload& value);
+  // The slots of names under `prefix` (a renamer's "P:", the same bytes for a whole database),
+  // made once; key() then takes them for as long as the names come with those bytes.
+  const PrefixSlots& prefix_slots(std::string_view prefix);
   // Copies a record that every file holds.
   void to_every_file(Payload& payload, void (RdbFileOutput::*write)(Payload&));
 
@@ -220,6 +243,15 @@ class ShardedOutput final : public Output {
   std::vector<Placement> string_keys_;
   std::string scratch_;
   size_t committed_ = 0;
+  std::string_view source_;
+  uint32_t source_crc_ = kHasOpenBrace;
+  struct KnownPrefix {
+    std::string bytes;
+    std::unique_ptr<PrefixSlots> slots;
+  };
+  std::vector<KnownPrefix> prefixes_;
+  const char* fast_prefix_ = nullptr;  // key()'s prefix (its bytes, where the renamer keeps them)
+  const PrefixSlots* fast_slots_ = nullptr;
 };
 
 }  // namespace rdbrekey
