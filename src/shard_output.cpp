@@ -68,12 +68,28 @@ void QueueTally::observe_tagged(std::string_view head, std::string_view queue, u
   count(head, queue, true, slot, file);
 }
 
+namespace {
+
+// Whether n bytes at a and b are the same; short ones (names of queues) without a call.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&a1, a + n - 8, 8);
+    std::memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return std::memcmp(a, b, n) == 0;
+}
+
+}  // namespace
+
 void QueueTally::count(std::string_view head, std::string_view queue, bool braced, uint16_t slot, uint32_t file) {
   const size_t size = head.size() + queue.size();
-  bool same = last_ != nullptr && last_->first.size() == size &&
-              std::memcmp(last_->first.data(), head.data(), head.size()) == 0 &&
-              std::memcmp(last_->first.data() + head.size(), queue.data(), queue.size()) == 0;
-  if (!same) {
+  Entry*& cached = by_slot_[slot % by_slot_.size()];
+  if (cached == nullptr || cached->first.size() != size || !same_bytes(cached->first.data(), head.data(), head.size()) ||
+      !same_bytes(cached->first.data() + head.size(), queue.data(), queue.size())) {
     char small[256];
     std::string_view name;
     if (size <= sizeof small) {
@@ -85,21 +101,17 @@ void QueueTally::count(std::string_view head, std::string_view queue, bool brace
     }
     auto found = index_.find(name);
     if (found == index_.end()) {
-      auto& entry = *queues_.emplace(std::string(name), Queue{}).first;
+      Entry& entry = *queues_.emplace(std::string(name), Queue{}).first;
       found = index_.emplace(entry.first, &entry).first;
     }
-    last_ = found->second;
+    cached = found->second;
   }
-  Queue& q = last_->second;
+  Queue& q = cached->second;
   ++q.keys;
   q.hashtagged |= braced;
-  if (!same || slot != last_slot_ || file != last_file_) {
-    // Nearly always the one slot and file the queue has: not looked up again.
-    if (q.slots.size() != 1 || *q.slots.begin() != slot) q.slots.insert(slot);
-    if (q.files.size() != 1 || *q.files.begin() != file) q.files.insert(file);
-    last_slot_ = slot;
-    last_file_ = file;
-  }
+  // Nearly always the one slot and file the queue has: not looked up again.
+  if (q.slots.size() != 1 || *q.slots.begin() != slot) q.slots.insert(slot);
+  if (q.files.size() != 1 || *q.files.begin() != file) q.files.insert(file);
 }
 
 AppTally::AppTally(const std::vector<std::string>& prefixes, size_t files) : files_(files) {
@@ -202,7 +214,7 @@ void ShardedOutput::key_other(const KeyPrefix& prefix, uint8_t type, const Renam
     queues_.observe_tagged(tag[0], tag[1], slot, file);
   else if (name.rule != RenameRule::kPrefixed)
     queues_.observe(whole, slot, file);
-  ++keys_per_slot_[slot];
+  count_slot(slot);
   apps_.observe(name, file);
   files_[file]->key(prefix, type, name, value);
 }
@@ -232,7 +244,7 @@ void ShardedOutput::module_aux(Payload& payload) { to_every_file(payload, &RdbFi
 void ShardedOutput::string_key(std::string_view name, std::string_view value) {
   uint16_t slot = key_hash_slot(name);
   uint32_t file = owner_(slot);
-  ++keys_per_slot_[slot];
+  count_slot(slot);
   string_keys_.push_back(Placement{std::string(name), slot, file});
   files_[file]->string_key(name, value);
 }

@@ -18,6 +18,7 @@
 // (held while it is copied to every file).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -69,16 +70,16 @@ class QueueTally {
   // Counts a key of the queue named `head` + `queue` ("P:F:" + Q).
   void count(std::string_view head, std::string_view queue, bool braced, uint16_t slot, uint32_t file);
 
+  using Entry = std::pair<const std::string, Queue>;
   std::vector<std::string> families_;
   std::map<std::string, Queue, std::less<>> queues_;
   // The same queues by name, found by hashing (a dump lists keys in its server's hash order:
   // the keys of many queues come mixed); the names are the map's own keys.
-  std::unordered_map<std::string_view, std::pair<const std::string, Queue>*> index_;
+  std::unordered_map<std::string_view, Entry*> index_;
+  // Before that, the queue last seen in a slot like this key's (a queue's tagged keys share
+  // its slot): found again without hashing its name.
+  std::array<Entry*, 256> by_slot_{};
   std::string joined_;
-  // The queue of the previous key, and where that key went (a queue's keys often come in a row).
-  std::pair<const std::string, Queue>* last_ = nullptr;
-  uint16_t last_slot_ = 0;
-  uint32_t last_file_ = 0;
 };
 
 // Keys per file of each application prefix, by the name as written.
@@ -178,10 +179,11 @@ class ShardedOutput final : public Output {
     source_crc_ = crc16_unless_brace(key);
   }
   // Most keys are renamed "P:" + key, P the prefix of the key before: the slot is the key's CRC
-  // (source_key) and the prefix's part for its length. Every other name takes key_other().
+  // (source_key) and the prefix's part for its length. Every other name takes key_other(). (P is
+  // known by its address, as AppTally knows it: the renamers outlive the output.)
   [[gnu::always_inline]] void key(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name,
                                   Payload& value) override {
-    if (name.rule != RenameRule::kPrefixed || name.parts[0].data() != fast_prefix_ ||
+    if (name.rule != RenameRule::kPrefixed || name.count != 2 || name.parts[0].data() != fast_prefix_ ||
         name.parts[1].data() != source_.data() || name.parts[1].size() != source_.size() ||
         source_crc_ == kHasOpenBrace || source_.size() >= PrefixSlots::kLengths) [[unlikely]] {
       key_other(prefix, type, name, value);
@@ -190,7 +192,7 @@ class ShardedOutput final : public Output {
     const uint16_t slot = fast_slots_->slot(source_crc_, source_.size());
     source_ = {};  // good for the one key() after source_key()
     const uint32_t file = owner_(slot);
-    ++keys_per_slot_[slot];
+    count_slot(slot);
     apps_.observe(name, file);
     files_[file]->key(prefix, type, name, value);
   }
@@ -208,7 +210,10 @@ class ShardedOutput final : public Output {
   size_t files() const { return files_.size(); }
   const RdbFileOutput& file(size_t i) const { return *files_[i]; }
   // Keys written to each slot (16,384 entries).
-  const std::vector<uint64_t>& keys_per_slot() const { return keys_per_slot_; }
+  const std::vector<uint64_t>& keys_per_slot() const {
+    count_pending_slots();
+    return keys_per_slot_;
+  }
   const QueueTally& queues() const { return queues_; }
   const AppTally& apps() const { return apps_; }
   // The keys made by the tool (start-up guards): where each went.
@@ -232,12 +237,26 @@ class ShardedOutput final : public Output {
   // The slots of names under `prefix` (a renamer's "P:", the same bytes for a whole database),
   // made once; key() then takes them for as long as the names come with those bytes.
   const PrefixSlots& prefix_slots(std::string_view prefix);
+  // Keys are counted per slot a batch at a time: the 16,384 counters are out of the cache
+  // while the conversion streams through it, and a batch's increments overlap.
+  [[gnu::always_inline]] void count_slot(uint16_t slot) {
+    pending_slots_[pending_++] = slot;
+    if (pending_ == kPendingSlots) [[unlikely]]
+      count_pending_slots();
+  }
+  void count_pending_slots() const {
+    for (unsigned i = 0; i < pending_; ++i) ++keys_per_slot_[pending_slots_[i]];
+    pending_ = 0;
+  }
   // Copies a record that every file holds.
   void to_every_file(Payload& payload, void (RdbFileOutput::*write)(Payload&));
 
   std::vector<std::unique_ptr<RdbFileOutput>> files_;
   SlotOwners owner_;
-  std::vector<uint64_t> keys_per_slot_;
+  mutable std::vector<uint64_t> keys_per_slot_;
+  static constexpr unsigned kPendingSlots = 4096;
+  mutable uint16_t pending_slots_[kPendingSlots];
+  mutable unsigned pending_ = 0;
   QueueTally queues_;
   AppTally apps_;
   std::vector<Placement> string_keys_;
