@@ -111,7 +111,7 @@ RestoreOutput::~RestoreOutput() = default;
 size_t RestoreOutput::node_for(const RedisEndpoint& endpoint) {
   for (size_t i = 0; i < nodes_.size(); ++i)
     if (nodes_[i].endpoint == endpoint) return i;
-  nodes_.push_back(Node{endpoint, nullptr, {}, tallies_.size(), 0});
+  nodes_.push_back(Node{endpoint, nullptr, {}, tallies_.size(), 0, 0, {}});
   NodeTally t;
   t.address = endpoint.address();
   tallies_.push_back(std::move(t));
