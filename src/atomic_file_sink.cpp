@@ -69,10 +69,14 @@ AtomicFileSink::~AtomicFileSink() {
 
 void AtomicFileSink::start_writeback(size_t just_written) {
   written_ += just_written;
-  if (written_ - writeback_started_ < writeback_step_) return;
+  if (written_ - writeback_started_ >= writeback_step_) start_writeback_of_the_rest();
+}
+
+void AtomicFileSink::start_writeback_of_the_rest() {
   // A hint: failures here show up again at fsync, which is checked.
-  ::sync_file_range(fd_, static_cast<off_t>(writeback_started_), static_cast<off_t>(written_ - writeback_started_),
-                    SYNC_FILE_RANGE_WRITE);
+  if (written_ > writeback_started_)
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_started_), static_cast<off_t>(written_ - writeback_started_),
+                      SYNC_FILE_RANGE_WRITE);
   writeback_started_ = written_;
 }
 
@@ -128,10 +132,7 @@ void AtomicFileSink::deliver() {
   if (state_ != State::kWriting) return;
   try {
     ByteSink::deliver();
-    if (written_ > writeback_started_)
-      ::sync_file_range(fd_, static_cast<off_t>(writeback_started_), static_cast<off_t>(written_ - writeback_started_),
-                        SYNC_FILE_RANGE_WRITE);  // a hint, as in start_writeback
-    writeback_started_ = written_;
+    start_writeback_of_the_rest();
   } catch (...) {
     cancel();
     throw;

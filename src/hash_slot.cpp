@@ -103,10 +103,6 @@ uint16_t crc16_continue(uint16_t crc, const unsigned char* p, size_t size) noexc
   return crc;
 }
 
-inline uint16_t crc16_xmodem_portable_continue(uint16_t crc, std::string_view bytes) noexcept {
-  return crc16_continue(crc, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-}
-
 }  // namespace
 
 uint16_t detail::crc16_xmodem_portable(const void* data, size_t size) noexcept {
@@ -437,7 +433,7 @@ uint32_t crc16_unless_brace(std::string_view key) noexcept {
 
 PrefixSlots::PrefixSlots(std::string_view prefix) noexcept {
   usable_ = std::memchr(prefix.data(), '{', prefix.size()) == nullptr;
-  uint16_t crc = crc16_xmodem_portable_continue(0, prefix);
+  uint16_t crc = crc16_continue(0, reinterpret_cast<const unsigned char*>(prefix.data()), prefix.size());
   for (size_t n = 0; n < kLengths; ++n) {
     part_[n] = crc;
     crc = crc16_step1(crc, 0);  // one more zero byte after the prefix

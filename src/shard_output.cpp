@@ -194,8 +194,7 @@ void ShardedOutput::key_other(const KeyPrefix& prefix, uint8_t type, const Renam
       fast_prefix_ = name.parts[0].data();
       fast_slots_ = &by_length;
     }
-    if (by_length.covers(source_.size()) && name.count == 2 && name.parts[1].data() == source_.data() &&
-        name.parts[1].size() == source_.size() && source_crc_ != kHasOpenBrace)
+    if (by_length.covers(source_.size()) && renames_source_key(name))
       slot = by_length.slot(source_crc_, source_.size());
     else
       slot = key_hash_slot(std::span<const std::string_view>(name.parts, name.count));

@@ -53,6 +53,8 @@ class AtomicFileSink final : public ByteSink {
 
  private:
   void start_writeback(size_t just_written);
+  // Starts the disk writing every byte written and not yet started.
+  void start_writeback_of_the_rest();
   uint64_t writeback_step_ = 32ull << 20;
   uint64_t written_ = 0;
   uint64_t writeback_started_ = 0;

@@ -183,9 +183,8 @@ class ShardedOutput final : public Output {
   // known by its address, as AppTally knows it: the renamers outlive the output.)
   [[gnu::always_inline]] void key(const KeyPrefix& prefix, uint8_t type, const RenamedKey& name,
                                   Payload& value) override {
-    if (name.rule != RenameRule::kPrefixed || name.count != 2 || name.parts[0].data() != fast_prefix_ ||
-        name.parts[1].data() != source_.data() || name.parts[1].size() != source_.size() ||
-        source_crc_ == kHasOpenBrace || source_.size() >= PrefixSlots::kLengths) [[unlikely]] {
+    if (name.rule != RenameRule::kPrefixed || name.parts[0].data() != fast_prefix_ || !renames_source_key(name) ||
+        source_.size() >= PrefixSlots::kLengths) [[unlikely]] {
       key_other(prefix, type, name, value);
       return;
     }
@@ -230,6 +229,11 @@ class ShardedOutput final : public Output {
     scratch_.clear();
     for (uint8_t i = 0; i < name.count; ++i) scratch_.append(name.parts[i]);
     return scratch_;
+  }
+  // Whether `name` is a prefix and the key given to source_key(), whose CRC is known (no '{').
+  bool renames_source_key(const RenamedKey& name) const {
+    return name.count == 2 && name.parts[1].data() == source_.data() && name.parts[1].size() == source_.size() &&
+           source_crc_ != kHasOpenBrace;
   }
   // Any key but those key() routes itself: its slot from its name (as pieces, its hash tag, or
   // joined), counted for its queue.
